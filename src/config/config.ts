@@ -1,0 +1,114 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { CLOUD_NAMES, type CloudName } from '../cloud/types.ts';
+import { LEGACY_AWS_SIGNALS, SETTINGS, type SettingName } from './settings.ts';
+
+export type Env = Record<string, string | undefined>;
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  cloud: CloudName;
+  bucket?: string;
+  region?: string;
+  endpoint?: string;
+  key?: string;
+  dataDir: string;
+  listen: Listen;
+  nativeCache: string;
+  /** Where each value came from: an environment name, or "default". */
+  sources: Record<SettingName, string>;
+  /** One line per deprecated name in use. */
+  warnings: string[];
+}
+
+/** A configuration value that cannot work; the message names the variable and how to fix it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const cloudSchema = z.enum(CLOUD_NAMES as [CloudName, ...CloudName[]]);
+
+const listenSchema = z
+  .string()
+  .regex(/^(?:(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):)?(\d{1,5})$/)
+  .transform((value): Listen => {
+    const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):)?(\d{1,5})$/.exec(value)!;
+    const host = (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '');
+    return { host, port: Number(match[2]) };
+  })
+  .refine((listen) => listen.port <= 65535);
+
+function pick(env: Env, name: SettingName): { value?: string; source: string; warning?: string } {
+  const spec = SETTINGS[name];
+  for (const variable of spec.env) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    const deprecated: readonly string[] = 'deprecated' in spec ? spec.deprecated : [];
+    const warning = deprecated.includes(variable)
+      ? `${variable} is deprecated: set ${spec.env[0]} instead`
+      : undefined;
+    return { value, source: variable, warning };
+  }
+  return { source: 'default' };
+}
+
+function defaultNativeCache(env: Env): string {
+  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'skyduck', 'native');
+  if (env.HOME) return path.join(env.HOME, '.cache', 'skyduck', 'native');
+  // No home (env -i, minimal containers): a per-user directory under the system temp dir.
+  return path.join(os.tmpdir(), `skyduck-${process.getuid?.() ?? 'user'}`, 'native');
+}
+
+/** Reads the configuration from the environment: preferred names first, then the fallbacks. */
+export function loadConfig(env: Env = process.env): Config {
+  const sources = {} as Record<SettingName, string>;
+  const warnings: string[] = [];
+  const read = (name: SettingName): string | undefined => {
+    const picked = pick(env, name);
+    sources[name] = picked.source;
+    if (picked.warning) warnings.push(picked.warning);
+    return picked.value;
+  };
+
+  const cloudValue = read('cloud');
+  let cloud: CloudName = 'local';
+  if (cloudValue !== undefined) {
+    const parsed = cloudSchema.safeParse(cloudValue.toLowerCase());
+    if (!parsed.success) {
+      throw new ConfigError(`SKYDUCK_CLOUD=${cloudValue} is not a cloud skyduck knows: use one of ${CLOUD_NAMES.join(', ')}`);
+    }
+    cloud = parsed.data;
+  } else if (LEGACY_AWS_SIGNALS.some((name) => env[name])) {
+    cloud = 'aws';
+    sources.cloud = `default (aws, because ${LEGACY_AWS_SIGNALS.find((name) => env[name])} is set)`;
+  }
+
+  const listenValue = read('listen') ?? '127.0.0.1:8080';
+  const listen = listenSchema.safeParse(listenValue);
+  if (!listen.success) {
+    throw new ConfigError(
+      `SKYDUCK_LISTEN=${listenValue} is not host:port: use e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080 or a bare port`,
+    );
+  }
+
+  const dataDir = path.resolve(read('dataDir') ?? 'skyduck-data');
+  const nativeCache = path.resolve(read('nativeCache') ?? defaultNativeCache(env));
+
+  return {
+    cloud,
+    bucket: read('bucket'),
+    region: read('region'),
+    endpoint: read('endpoint'),
+    key: read('key'),
+    dataDir,
+    listen: listen.data,
+    nativeCache,
+    sources,
+    warnings,
+  };
+}

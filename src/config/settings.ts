@@ -1,0 +1,55 @@
+// Every setting skyduck knows, in every build, with its environment names in the order they are read.
+// The first name is the preferred one; later names are fallbacks kept for existing deployments.
+
+export interface SettingSpec {
+  /** Environment names, preferred first. */
+  env: readonly string[];
+  /** Fallback names that warn (they are skyduck's or S3-specific legacy names, not SDK-standard ones). */
+  deprecated?: readonly string[];
+  describe: string;
+  secret?: boolean;
+}
+
+export const SETTINGS = {
+  cloud: {
+    env: ['SKYDUCK_CLOUD'],
+    describe: 'cloud provider: local, aws, gcp or azure (aws if a legacy S3 name is set, else local)',
+  },
+  bucket: {
+    env: ['SKYDUCK_STORAGE_BUCKET', 'SKYDUCK_S3_BUCKET', 'S3_BUCKET'],
+    deprecated: ['SKYDUCK_S3_BUCKET', 'S3_BUCKET'],
+    describe: 'bucket (S3, GCS) or <account>/<container> (Azure) that holds snapshots',
+  },
+  region: {
+    env: ['SKYDUCK_CLOUD_REGION', 'SKYDUCK_AWS_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
+    deprecated: ['SKYDUCK_AWS_REGION'],
+    describe: 'cloud region',
+  },
+  endpoint: {
+    env: ['SKYDUCK_STORAGE_ENDPOINT', 'SKYDUCK_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
+    deprecated: ['SKYDUCK_S3_ENDPOINT'],
+    describe: 'storage endpoint URL (emulators, private endpoints)',
+  },
+  key: {
+    env: ['SKYDUCK_KMS_KEY', 'SKYDUCK_KMS_KEY_ARN', 'AWS_KMS_KEY_ARN'],
+    deprecated: ['SKYDUCK_KMS_KEY_ARN', 'AWS_KMS_KEY_ARN'],
+    describe: 'key that wraps data keys: KMS ARN, Cloud KMS key name or Key Vault key URL',
+  },
+  dataDir: {
+    env: ['SKYDUCK_DATA_DIR'],
+    describe: 'directory of the DuckDB database (default ./skyduck-data)',
+  },
+  listen: {
+    env: ['SKYDUCK_LISTEN'],
+    describe: 'host:port the HTTP API listens on (default 127.0.0.1:8080; 0.0.0.0 only when asked)',
+  },
+  nativeCache: {
+    env: ['SKYDUCK_NATIVE_CACHE'],
+    describe: "directory DuckDB's native library is extracted to (must allow exec)",
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Legacy names whose presence alone selects aws when SKYDUCK_CLOUD is unset. */
+export const LEGACY_AWS_SIGNALS = ['SKYDUCK_S3_BUCKET', 'S3_BUCKET', 'SKYDUCK_S3_ENDPOINT'] as const;

@@ -1,0 +1,83 @@
+// The executable's entry point: parse the command line, run one command, map failures to exit codes.
+import { parseArgs } from 'node:util';
+import { buildInfo } from './build-info.ts';
+import { ProviderNotCompiledError } from './cloud/types.ts';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { StartupError } from './fs-checks.ts';
+import { versionFacts } from './info.ts';
+import { NativeCacheError } from './native/errors.ts';
+
+const USAGE = `usage: ${buildInfo.binary} [command] [options]
+
+commands:
+  serve            start the HTTP API (the default)
+  version [--json] print the version, variant, compiled clouds and runtime versions
+  help             print this text
+
+settings come from the environment, for example:
+  SKYDUCK_LISTEN=127.0.0.1:8080   SKYDUCK_DATA_DIR=./skyduck-data   SKYDUCK_CLOUD=local
+`;
+
+class UsageError extends Error {}
+
+/** Exit 2: the invocation or configuration is wrong. Exit 1: the environment refused (port, directory). */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof ProviderNotCompiledError) return 2;
+  return 1;
+}
+
+function fail(error: unknown): never {
+  if (error instanceof UsageError) {
+    process.stderr.write(`${buildInfo.binary}: ${error.message}\n\n${USAGE}`);
+  } else if (
+    error instanceof ConfigError || error instanceof ProviderNotCompiledError ||
+    error instanceof StartupError || error instanceof NativeCacheError
+  ) {
+    process.stderr.write(`${buildInfo.binary}: ${error.message}\n`);
+  } else {
+    process.stderr.write(`${buildInfo.binary}: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);
+  }
+  process.exit(exitCodeOf(error));
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv);
+  const [command = 'serve', ...rest] = positionals;
+  if (values.help || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
+  if (values.json && command !== 'version') throw new UsageError(`--json goes with version, not ${command}`);
+
+  switch (command) {
+    case 'version': {
+      const facts = versionFacts();
+      process.stdout.write(values.json ? `${JSON.stringify(facts)}\n` :
+        `${facts.binary} ${facts.version} (${facts.variant}; clouds: ${facts.clouds.join(', ')}; ${facts.target}; node ${facts.node}; duckdb ${facts.duckdb}; commit ${facts.commit})\n`);
+      return;
+    }
+    case 'serve': {
+      const { serve } = await import('./serve.ts');
+      await serve(loadConfig(process.env), fail);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+main(process.argv.slice(2)).catch(fail);

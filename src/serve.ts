@@ -1,0 +1,76 @@
+// `skyduck serve`. Start-up is ordered for the first answer: DuckDB's native files are prepared and the
+// database opened on the thread pool while the main thread loads the HTTP stack and starts listening.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildInfo } from './build-info.ts';
+import { assertCompiled, loadCloud } from './cloud/index.ts';
+import type { Config } from './config/config.ts';
+import type { Database } from './engine/database.ts';
+import { StartupError, ensureWritableDir } from './fs-checks.ts';
+import { versionFacts } from './info.ts';
+import { prepareNative } from './native/binding.ts';
+
+const DRAIN_MS = 10_000;
+
+function listenError(error: NodeJS.ErrnoException, config: Config): StartupError {
+  const where = `${config.listen.host}:${config.listen.port}`;
+  const reason =
+    error.code === 'EADDRINUSE' ? 'the address is already in use' :
+    error.code === 'EACCES' ? 'permission denied' :
+    error.code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' : error.message;
+  return new StartupError(`cannot listen on ${where}: ${reason}; set SKYDUCK_LISTEN to another host:port`);
+}
+
+export async function serve(config: Config, fail: (error: unknown) => never): Promise<void> {
+  assertCompiled(config.cloud);
+  ensureWritableDir(config.dataDir, 'SKYDUCK_DATA_DIR');
+
+  const database: Promise<Database> = prepareNative(config.nativeCache)
+    .then(() => import('./engine/database.ts'))
+    .then(({ Database }) => Database.open(config.dataDir));
+  database.catch(fail);
+
+  const [{ createApp }, { createAdaptorServer }] = await Promise.all([
+    import('./api/app.ts'),
+    import('@hono/node-server'),
+  ]);
+
+  const cloud = await loadCloud(config.cloud);
+  cloud.createClients(config);
+
+  const app = createApp({
+    engine: { query: async (sql) => (await database).query(sql) },
+    info: () => ({ ...versionFacts(), provider: config.cloud, sdk: cloud.sdkPackages }),
+    logError: (error) => console.error(`skyduck: request failed: ${(error as Error)?.stack ?? String(error)}`),
+  });
+
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(listenError(error as NodeJS.ErrnoException, config)));
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  console.log(`${buildInfo.binary} ${buildInfo.version} listening on http://${host}:${port}`);
+  for (const warning of config.warnings) console.error(`skyduck: ${warning}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`skyduck: ${signal}: finishing in-flight requests`);
+    const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
+    server.close(async () => {
+      clearTimeout(force);
+      try {
+        (await database).close();
+      } catch (error) {
+        fail(error);
+      }
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
