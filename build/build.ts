@@ -91,7 +91,7 @@ async function main(): Promise<void> {
 
   for (const [i, variant] of chosen.entries()) {
     const variantStarted = performance.now();
-    const hashInputs = { variant, target: opts.target.name, compress: opts.compress, strip: opts.strip, node: process.versions.node };
+    const hashInputs = { variant, commit, target: opts.target.name, compress: opts.compress, strip: opts.strip, node: process.versions.node };
     const hash = inputHash(root, hashInputs);
     if (opts.sealed && !opts.force && isUpToDate(opts.out, variant.binary, hash)) {
       step(i, variant, `up to date: ${path.join(opts.out, variant.binary)}`);

@@ -34,10 +34,10 @@ export interface CloudModule {
 /** The running binary was built without the cloud the configuration asks for. */
 export class ProviderNotCompiledError extends Error {
   readonly cloud: CloudName;
-  constructor(cloud: CloudName, binary: string, carriers: readonly string[]) {
+  constructor(cloud: CloudName, binary: string, carriers: readonly string[], compiled: readonly CloudName[]) {
     super(
-      `${binary} was built without ${cloud} support (SKYDUCK_CLOUD=${cloud}); ` +
-        `use ${carriers.join(' or ')}, which carry it, or set SKYDUCK_CLOUD to one of the clouds this binary has`,
+      `SKYDUCK_CLOUD=${cloud} needs a binary built with ${cloud} support: use ${carriers.join(' or ')}. ` +
+        `This is ${binary}, which has ${compiled.join(', ')}.`,
     );
     this.name = 'ProviderNotCompiledError';
     this.cloud = cloud;

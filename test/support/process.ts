@@ -1,0 +1,101 @@
+// Runs built executables the way a user would: alone in an empty directory, with `env -i` plus only the
+// settings a test names. Waits by polling with a deadline, never by sleeping.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const root = path.resolve(import.meta.dirname, '..', '..');
+export const dist = path.join(root, 'dist');
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `skyduck-${prefix}-`));
+}
+
+/** Copies one binary into a fresh empty directory and returns its path there. */
+export function isolate(binary: string): string {
+  const dir = tempDir(binary);
+  const copy = path.join(dir, binary);
+  fs.copyFileSync(path.join(dist, binary), copy);
+  fs.chmodSync(copy, 0o755);
+  return copy;
+}
+
+export interface Running {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function collect(child: ChildProcess) {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => (stdout += chunk));
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { stdout: () => stdout, stderr: () => stderr, exit };
+}
+
+/** `env -i` with only these variables: the binary's cwd is its own directory. */
+export function launch(exe: string, args: string[], env: Record<string, string>): ReturnType<typeof collect> & { child: ChildProcess } {
+  const child = spawn(exe, args, { cwd: path.dirname(exe), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { child, ...collect(child) };
+}
+
+export async function runToEnd(exe: string, args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Finished> {
+  const run = launch(exe, args, env);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
+  const { code } = await run.exit;
+  clearTimeout(timer);
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Starts `serve` on a free loopback port and resolves once it printed its URL. */
+export async function serve(exe: string, env: Record<string, string> = {}): Promise<Running> {
+  const run = launch(exe, ['serve'], { SKYDUCK_LISTEN: '127.0.0.1:0', ...env });
+  let exited = false;
+  void run.exit.then(() => (exited = true));
+  const url = await until('the listening line', () => {
+    if (exited) throw new Error(`exited before listening:\n${run.stderr()}`);
+    return /listening on (http:\/\/\S+)/.exec(run.stdout())?.[1];
+  });
+  return { ...run, url };
+}
+
+export async function query(url: string, sql: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sql }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** SIGTERM, then the exit code; fails if it takes longer than `withinMs`. */
+export async function terminate(running: Running, withinMs = 5_000): Promise<number | null> {
+  running.child.kill('SIGTERM');
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), withinMs);
+  const { code } = await running.exit;
+  clearTimeout(timer);
+  return code;
+}
