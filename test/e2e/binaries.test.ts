@@ -47,7 +47,8 @@ describe.each(variants)('$binary ($name)', (variant) => {
   });
 
   const missing = (['aws', 'gcp', 'azure'] as const).filter((cloud) => !cloudsOf(variant).includes(cloud));
-  it.runIf(missing.length > 0)('exits 2 at once when asked for a cloud it does not carry', async () => {
+  // Only variants that leave a cloud out have one to refuse (the all-clouds binary has none).
+  if (missing.length > 0) it('exits 2 at once when asked for a cloud it does not carry', async () => {
     for (const cloud of missing) {
       const { code, stdout, stderr } = await runToEnd(exe, ['serve'], { ...env, SKYDUCK_CLOUD: cloud });
       expect(code).toBe(2);
@@ -60,7 +61,7 @@ describe.each(variants)('$binary ($name)', (variant) => {
   });
 
   const own = cloudsOf(variant).filter((cloud) => cloud !== 'local');
-  it.runIf(own.length > 0)('starts with each cloud it carries selected, its SDK loaded inside the binary', async () => {
+  if (own.length > 0) it('starts with each cloud it carries selected, its SDK loaded inside the binary', async () => {
     for (const cloud of own) {
       const running = await serve(exe, { ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: tempDir(`data-${cloud}`) });
       const info = await (await fetch(`${running.url}/v1/info`)).json();

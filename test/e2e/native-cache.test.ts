@@ -7,7 +7,7 @@ import { isolate, query, serve, tempDir, terminate } from '../support/process.ts
 const exe = isolate('skyduck-local');
 
 function extractedDir(cache: string): string {
-  const dirs = fs.readdirSync(cache).filter((name) => name.startsWith('duckdb-') && !name.includes('.'));
+  const dirs = fs.readdirSync(cache).filter((name) => name.startsWith('duckdb-') && !name.includes('.damaged-'));
   expect(dirs).toHaveLength(1);
   return path.join(cache, dirs[0]!);
 }
