@@ -5,6 +5,7 @@ import * as esbuild from 'esbuild';
 import type { BuildInfo } from '../src/build-info.ts';
 import type { NativeManifest } from '../src/native/manifest.ts';
 import { duckdbBindingPlugin } from './duckdb-plugin.ts';
+import { http1OnlyPlugin } from './http1-only-plugin.ts';
 import type { Target } from './targets.ts';
 import type { Variant } from './variants.ts';
 
@@ -43,7 +44,7 @@ export async function bundle(opts: {
       SKYDUCK_BUILD: JSON.stringify(opts.buildInfo),
       SKYDUCK_NATIVE: JSON.stringify(opts.native),
     },
-    plugins: [duckdbBindingPlugin(target, root)],
+    plugins: [duckdbBindingPlugin(target, root), http1OnlyPlugin()],
   });
   const output = result.metafile.outputs[path.relative(process.cwd(), file)] ?? Object.values(result.metafile.outputs)[0]!;
   return { file, bytes: output.bytes, metafile: result.metafile };

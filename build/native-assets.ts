@@ -18,6 +18,7 @@ export interface NativeAssets {
   assets: Record<string, string>;
 }
 
+/** FRAMES files of consecutive slices of `bytes` (the last one shorter), each compressed on its own. */
 function compressFrames(bytes: Buffer, outBase: string): string[] {
   const frameSize = Math.ceil(bytes.length / FRAMES);
   const paths: string[] = [];
@@ -47,10 +48,15 @@ export function prepareNativeAssets(target: Target, runtime: Runtime, cacheDir: 
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     // duckdb.node is 0.5 MB: compressing it would save little and cost a decompression.
     const framesBase = path.join(dir, runtime.strip ? name : `${name}.unstripped`);
-    const frames = compress && name === 'libduckdb.so' ? compressFrames(bytes, framesBase) : [plain];
-    const keys = frames.map((_, i) => (frames.length === 1 && frames[0] === plain ? name : `${name}.zst.${i}`));
-    keys.forEach((key, i) => (assets[key] = frames[i]!));
-    files.push({ name, assets: keys, codec: frames[0] === plain ? 'none' : 'zstd', size: bytes.length, sha256 });
+    const compressed = compress && name === 'libduckdb.so';
+    const paths = compressed ? compressFrames(bytes, framesBase) : [plain];
+    const frameSize = Math.ceil(bytes.length / paths.length);
+    const frames = paths.map((file, i) => {
+      const asset = compressed ? `${name}.zst.${i}` : name;
+      assets[asset] = file;
+      return { asset, size: Math.min(frameSize, bytes.length - i * frameSize) };
+    });
+    files.push({ name, frames, codec: compressed ? 'zstd' : 'none', size: bytes.length, sha256 });
   }
   const hash = createHash('sha256').update(files.map((f) => f.sha256).join()).digest('hex').slice(0, 12);
   const id = `duckdb-${runtime.duckdbVersion}-${target.name}-${hash}`;

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config/config.ts';
 import { StartupError } from './fs-checks.ts';
 import { versionFacts } from './info.ts';
 import { NativeCacheError } from './native/errors.ts';
+import { mark } from './trace.ts';
 
 const USAGE = `usage: ${buildInfo.binary} [command] [options]
 
@@ -54,6 +55,7 @@ function parse(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<void> {
+  mark('main');
   const { values, positionals } = parse(argv);
   const [command = 'serve', ...rest] = positionals;
   if (values.help || command === 'help') {
@@ -80,4 +82,6 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 main(process.argv.slice(2)).catch(fail);

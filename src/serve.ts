@@ -8,7 +8,8 @@ import type { Config } from './config/config.ts';
 import type { Database } from './engine/database.ts';
 import { StartupError, ensureWritableDir } from './fs-checks.ts';
 import { versionFacts } from './info.ts';
-import { prepareNative } from './native/binding.ts';
+import { nativeCacheSaved, prepareNative } from './native/binding.ts';
+import { mark } from './trace.ts';
 
 const DRAIN_MS = 10_000;
 
@@ -25,15 +26,23 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
   assertCompiled(config.cloud);
   ensureWritableDir(config.dataDir, 'SKYDUCK_DATA_DIR');
 
+  mark('serve');
   const database: Promise<Database> = prepareNative(config.nativeCache)
+    .then(() => mark('native files ready'))
     .then(() => import('./engine/database.ts'))
-    .then(({ Database }) => Database.open(config.dataDir));
+    .then(({ Database }) => (mark('duckdb loaded'), Database.open(config.dataDir)))
+    .then((db) => (mark('database open'), db));
   database.catch(fail);
+  // A fresh native extraction is saved in the background; failing to save only costs the next start.
+  const nativeSaved = database
+    .then(() => nativeCacheSaved())
+    .catch((error: Error) => console.error(`skyduck: ${error.message}; the next start extracts again`));
 
   const [{ createApp }, { createAdaptorServer }] = await Promise.all([
     import('./api/app.ts'),
     import('@hono/node-server'),
   ]);
+  mark('http stack loaded');
 
   const cloud = await loadCloud(config.cloud);
   cloud.createClients(config);
@@ -49,6 +58,7 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
     server.once('error', (error) => reject(listenError(error as NodeJS.ErrnoException, config)));
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
+  mark('listening');
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   console.log(`${buildInfo.binary} ${buildInfo.version} listening on http://${host}:${port}`);
@@ -64,6 +74,7 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
       clearTimeout(force);
       try {
         (await database).close();
+        await nativeSaved;
       } catch (error) {
         fail(error);
       }

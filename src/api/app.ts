@@ -1,6 +1,6 @@
 // The HTTP API. It sees the engine only through QueryRunner: no DuckDB or cloud SDK is imported here.
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { QueryError, type QueryRunner } from '../engine/types.ts';
 import { ApiError, errorBody } from './errors.ts';
 
@@ -11,7 +11,7 @@ export interface AppDeps {
   logError(error: unknown): void;
 }
 
-const queryBody = z.object({ sql: z.string().trim().min(1, 'sql must not be empty') });
+const queryBody = z.object({ sql: z.string().check(z.trim(), z.minLength(1, 'sql must not be empty')) });
 
 async function readJson(req: Request): Promise<unknown> {
   const type = req.headers.get('content-type') ?? '';

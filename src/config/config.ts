@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CLOUD_NAMES, type CloudName } from '../cloud/types.ts';
 import { LEGACY_AWS_SIGNALS, SETTINGS, type SettingName } from './settings.ts';
 
@@ -33,15 +33,16 @@ export class ConfigError extends Error {
 
 const cloudSchema = z.enum(CLOUD_NAMES as [CloudName, ...CloudName[]]);
 
-const listenSchema = z
-  .string()
-  .regex(/^(?:(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):)?(\d{1,5})$/)
-  .transform((value): Listen => {
-    const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):)?(\d{1,5})$/.exec(value)!;
-    const host = (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '');
-    return { host, port: Number(match[2]) };
-  })
-  .refine((listen) => listen.port <= 65535);
+const LISTEN = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):)?(\d{1,5})$/;
+
+/** host:port, [v6]:port or a bare port (on 127.0.0.1). */
+function parseListen(value: string): Listen | undefined {
+  const match = LISTEN.exec(value);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port > 65535) return undefined;
+  return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+}
 
 function pick(env: Env, name: SettingName): { value?: string; source: string; warning?: string } {
   const spec = SETTINGS[name];
@@ -89,8 +90,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const listenValue = read('listen') ?? '127.0.0.1:8080';
-  const listen = listenSchema.safeParse(listenValue);
-  if (!listen.success) {
+  const listen = parseListen(listenValue);
+  if (!listen) {
     throw new ConfigError(
       `SKYDUCK_LISTEN=${listenValue} is not host:port: use e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080 or a bare port`,
     );
@@ -106,7 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     endpoint: read('endpoint'),
     key: read('key'),
     dataDir,
-    listen: listen.data,
+    listen,
     nativeCache,
     sources,
     warnings,

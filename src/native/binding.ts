@@ -4,13 +4,16 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { getRawAsset, isSea } from 'node:sea';
-import { ensureExtracted } from './extract.ts';
+import { ensureRoot, isIntact } from './cache-dir.ts';
 import { NativeCacheError } from './errors.ts';
+import type { Extraction } from './extract.ts';
 import type { NativeManifest } from './manifest.ts';
 
 declare const SKYDUCK_NATIVE: NativeManifest | null;
 
 let preparedDir: string | undefined;
+let extraction: Extraction | undefined;
+let saved: Promise<string> | undefined;
 
 /** isSea() is false when the bundle runs as a plain script, and there are no assets to extract. */
 const sealed = (): boolean => SKYDUCK_NATIVE !== null && isSea();
@@ -18,7 +21,15 @@ const sealed = (): boolean => SKYDUCK_NATIVE !== null && isSea();
 /** Makes DuckDB's native files ready to load. A no-op outside a sealed executable. */
 export async function prepareNative(cacheRoot: string): Promise<void> {
   if (!sealed() || SKYDUCK_NATIVE === null) return;
-  preparedDir = await ensureExtracted(cacheRoot, SKYDUCK_NATIVE, (key) => getRawAsset(key));
+  ensureRoot(cacheRoot);
+  const dir = path.join(cacheRoot, SKYDUCK_NATIVE.id);
+  if (isIntact(dir, SKYDUCK_NATIVE.files)) {
+    preparedDir = dir;
+    return;
+  }
+  const { extract } = await import('./extract.ts');
+  extraction = await extract(cacheRoot, SKYDUCK_NATIVE, (key) => getRawAsset(key));
+  preparedDir = extraction.dir;
 }
 
 function explainLoadFailure(dir: string, error: Error): Error {
@@ -29,6 +40,11 @@ function explainLoadFailure(dir: string, error: Error): Error {
     );
   }
   return new NativeCacheError(`cannot load DuckDB's native library from ${dir}: ${error.message}`);
+}
+
+/** Settles once a fresh extraction is durable in the cache (at once when there was none). */
+export function nativeCacheSaved(): Promise<unknown> {
+  return saved ?? Promise.resolve();
 }
 
 /** The loaded binding module, as the package's own require of duckdb.node would return it. */
@@ -45,5 +61,7 @@ export function nativeBinding(): unknown {
   } catch (error) {
     throw explainLoadFailure(preparedDir, error as Error);
   }
+  // A fresh extraction is published only now, off the path to the first answer.
+  saved = extraction?.publish();
   return module.exports;
 }

@@ -2,8 +2,8 @@
 export interface NativeFile {
   /** File name once extracted; duckdb.node finds libduckdb.so beside it through RUNPATH $ORIGIN. */
   name: string;
-  /** SEA asset keys holding the file, in order: one per independently compressed frame. */
-  assets: string[];
+  /** SEA assets holding the file, in order, each with its decoded size (frames decode in parallel). */
+  frames: { asset: string; size: number }[];
   codec: 'none' | 'zstd';
   size: number;
   sha256: string;

@@ -40,7 +40,7 @@ describe.each(variants)('$binary ($name)', (variant) => {
     expect(answer.body).toMatchObject({ columns: [{ name: '42', type: 'INTEGER' }], rows: [[42]], row_count: 1 });
     expect(typeof answer.body.execution_time_ms).toBe('number');
 
-    const info = await (await fetch(`${running.url}/v1/info`)).json();
+    const info: any = await (await fetch(`${running.url}/v1/info`)).json();
     expect(info).toMatchObject({ variant: variant.name, clouds: cloudsOf(variant), provider: 'local' });
 
     expect(await terminate(running)).toBe(0);
@@ -64,7 +64,7 @@ describe.each(variants)('$binary ($name)', (variant) => {
   if (own.length > 0) it('starts with each cloud it carries selected, its SDK loaded inside the binary', async () => {
     for (const cloud of own) {
       const running = await serve(exe, { ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: tempDir(`data-${cloud}`) });
-      const info = await (await fetch(`${running.url}/v1/info`)).json();
+      const info: any = await (await fetch(`${running.url}/v1/info`)).json();
       expect(info.provider).toBe(cloud);
       expect(info.sdk.length).toBeGreaterThan(0);
       expect(await terminate(running)).toBe(0);

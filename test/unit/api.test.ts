@@ -22,7 +22,7 @@ describe('HTTP API', () => {
   it('answers select 42 with columns, rows, row_count and execution time', async () => {
     const response = await post(JSON.stringify({ sql: 'select 42' }));
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body: any = await response.json();
     expect(body).toMatchObject({ columns: [{ name: '42', type: 'INTEGER' }], rows: [[42]], row_count: 1 });
     expect(body.execution_time_ms).toBeGreaterThanOrEqual(0);
   });
@@ -31,7 +31,7 @@ describe('HTTP API', () => {
     const response = await post(JSON.stringify({
       sql: "select 9007199254740993::bigint b, 1.10::decimal(5,2) d, date '2026-11-26' dt, [1,2] l, {'a': 1} s",
     }));
-    const body = await response.json();
+    const body: any = await response.json();
     expect(body.columns.map((c: { type: string }) => c.type)).toEqual(['BIGINT', 'DECIMAL(5,2)', 'DATE', 'INTEGER[]', 'STRUCT("a" INTEGER)']);
     expect(body.rows).toEqual([['9007199254740993', '1.10', '2026-11-26', [1, 2], { a: 1 }]]);
   });
@@ -45,7 +45,7 @@ describe('HTTP API', () => {
   ])('refuses %j (%s) with %i %s', async (body, type, status, code) => {
     const response = await post(body, type);
     expect(response.status).toBe(status);
-    const json = await response.json();
+    const json: any = await response.json();
     expect(json.error.code).toBe(code);
     expect(json.error.message.length).toBeGreaterThan(5);
   });
@@ -53,7 +53,7 @@ describe('HTTP API', () => {
   it('answers unknown routes with a JSON 404', async () => {
     const response = await app().request('/v1/nope');
     expect(response.status).toBe(404);
-    expect((await response.json()).error.code).toBe('not_found');
+    expect(((await response.json()) as any).error.code).toBe("not_found");
   });
 
   it('hides unexpected errors behind a generic 500 and logs them', async () => {
