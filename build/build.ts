@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import type { BuildInfo } from '../src/build-info.ts';
 import { bundle } from './bundle.ts';
+import { BuildError } from './errors.ts';
 import { bytesPerPackage, describeLeaks, findLeaks } from './leak-check.ts';
 import { prepareNativeAssets } from './native-assets.ts';
 import { type VariantReport, formatTable, writeChecksums, writeReport } from './report.ts';
@@ -24,10 +25,10 @@ import { type Variant, carriersOf, loadVariants } from './variants.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-class BuildError extends Error {}
-
 function options() {
-  const { values } = parseArgs({
+  let parsed;
+  try {
+    parsed = parseArgs({
     options: {
       variant: { type: 'string', multiple: true },
       target: { type: 'string', default: hostTargetName },
@@ -38,7 +39,11 @@ function options() {
       'no-strip': { type: 'boolean', default: false },
       'no-seal': { type: 'boolean', default: false },
     },
-  });
+    });
+  } catch (error) {
+    throw new BuildError((error as Error).message);
+  }
+  const { values } = parsed;
   const target = resolveTarget(values.target);
   const out = path.resolve(values.out ?? (isHostTarget(target) ? path.join(root, 'dist') : path.join(root, 'dist', target.name)));
   return { ...values, target, out, compress: !values['no-compress'], strip: !values['no-strip'], sealed: !values['no-seal'] };
@@ -144,7 +149,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof BuildError || error instanceof TypeError ? (error as Error).message : (error as Error)?.stack ?? String(error);
+  const message = error instanceof BuildError ? error.message : (error as Error)?.stack ?? String(error);
   console.error(`build failed: ${message}`);
   process.exit(1);
 });

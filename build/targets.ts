@@ -1,4 +1,5 @@
 // Build targets: which Node runtime and which DuckDB binding package a target needs.
+import { BuildError } from './errors.ts';
 
 export interface Target {
   /** <os>-<arch>, as in npm package names and process.platform-process.arch. */
@@ -26,7 +27,7 @@ export const hostTargetName = `${process.platform}-${process.arch}`;
 
 export function resolveTarget(name: string): Target {
   const target = TARGETS[name];
-  if (!target) throw new Error(`unknown target '${name}': use one of ${Object.keys(TARGETS).join(', ')}`);
+  if (!target) throw new BuildError(`unknown target '${name}': use one of ${Object.keys(TARGETS).join(', ')}`);
   return target;
 }
 

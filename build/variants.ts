@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { BuildError } from './errors.ts';
 
 export const CLOUD_FLAGS = ['CLOUD_AWS', 'CLOUD_GCP', 'CLOUD_AZURE'] as const;
 export type CloudFlag = (typeof CLOUD_FLAGS)[number];
@@ -24,11 +25,11 @@ export const CLOUD_OF_FLAG: Record<CloudFlag, 'aws' | 'gcp' | 'azure'> = {
 
 export function loadVariants(dir: string): Variant[] {
   const files = fs.readdirSync(dir).filter((file) => file.endsWith('.json')).sort();
-  if (files.length === 0) throw new Error(`no variant files (*.json) in ${dir}`);
+  if (files.length === 0) throw new BuildError(`no variant files (*.json) in ${dir}`);
   return files.map((file) => {
     const parsed = variantSchema.safeParse(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
     if (!parsed.success) {
-      throw new Error(`${path.join(dir, file)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new BuildError(`${path.join(dir, file)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     return parsed.data;
   });

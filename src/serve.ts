@@ -44,6 +44,8 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
   ]);
   mark('http stack loaded');
 
+  // Opening the selected cloud's SDK clients at start makes a bundling or configuration fault show at
+  // once, not at the first snapshot. (The adapters built on them are the cloud-adapters issue.)
   const cloud = await loadCloud(config.cloud);
   cloud.createClients(config);
 
