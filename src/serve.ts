@@ -44,10 +44,10 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
   ]);
   mark('http stack loaded');
 
-  // Opening the selected cloud's SDK clients at start makes a bundling or configuration fault show at
-  // once, not at the first snapshot. (The adapters built on them are the cloud-adapters issue.)
+  // Opening the selected cloud's storage client at start makes a bundling or configuration fault show
+  // at once, not at the first snapshot. It makes no request: `skyduck doctor` is the reachability check.
   const cloud = await loadCloud(config.cloud);
-  cloud.createClients(config);
+  cloud.createStorage(config);
 
   const app = createApp({
     engine: { query: async (sql) => (await database).query(sql) },

@@ -1,13 +1,15 @@
 /** The cloud-facing part of the configuration, the same for every cloud (names from DESIGN.md). */
 export interface CloudSettings {
+  /** S3/GCS bucket, `<account>/<container>` for Azure; for local, the storage directory. */
   bucket?: string;
+  /** Key prefix inside the bucket ('' for none). */
+  prefix?: string;
   region?: string;
   endpoint?: string;
+  /** KMS key ARN, Cloud KMS key name, Key Vault key URL, or the local key file path. */
   key?: string;
-}
-
-/** The SDK clients a cloud module opens. The adapters that wrap them come with the cloud-adapters issue. */
-export interface CloudClients {
-  storage: object;
-  keys: object | null;
+  /** Key service endpoint URL (emulators, private endpoints); the SDK's default when unset. */
+  kmsEndpoint?: string;
+  /** skyduck's data dir: local storage and the local key file live under it by default. */
+  dataDir: string;
 }

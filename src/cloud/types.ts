@@ -1,21 +1,55 @@
 // The three interfaces that hide the clouds. Everything outside src/cloud/ talks to these, never to an SDK.
-
-import type { CloudClients, CloudSettings } from './settings.ts';
+import type { Readable } from 'node:stream';
+import type { CloudSettings } from './settings.ts';
 
 export type CloudName = 'local' | 'aws' | 'gcp' | 'azure';
 export const CLOUD_NAMES: readonly CloudName[] = ['local', 'aws', 'gcp', 'azure'];
 
+export interface PutOptions {
+  /** '*': create only; PreconditionFailedError when the key exists. */
+  ifNoneMatch?: '*';
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/**
+ * Keys are relative to the client's root (bucket + optional prefix) and use '/' as separator.
+ * Every method maps its SDK's failures onto the typed errors of errors.ts.
+ */
 export interface BlobStorageClient {
-  putObject(key: string, data: Uint8Array, opts?: { ifNoneMatch?: '*' }): Promise<void>;
+  readonly provider: CloudName;
+  /** Where the client points, for messages: `s3://bucket/prefix`, `file:///dir`. */
+  readonly location: string;
+  putObject(key: string, data: Uint8Array, opts?: PutOptions): Promise<void>;
+  /** NotFoundError when missing. */
   getObject(key: string): Promise<Uint8Array>;
+  /** NotFoundError when missing. */
+  headObject(key: string): Promise<ObjectInfo>;
+  /** Idempotent: deleting a missing key succeeds. */
   deleteObject(key: string): Promise<void>;
+  /** Every key under `prefix`, all pages, sorted. */
   listObjects(prefix: string): Promise<string[]>;
+  /** Streams `body` to `key` with bounded memory, whatever its size. */
+  putStream(key: string, body: AsyncIterable<Uint8Array>, opts?: PutOptions): Promise<void>;
+  /** NotFoundError when missing (before the stream starts). */
+  getStream(key: string): Promise<Readable>;
+}
+
+export interface DataKey {
+  plaintext: Uint8Array;
+  wrapped: Uint8Array;
+  keyUri: string;
 }
 
 export interface KeyManager {
+  /** The wrapping key: `aws-kms://…`, `gcp-kms://…`, `azure-kv://…`, `local://<key id>`. */
+  readonly keyUri: string;
   encrypt(plaintext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array>;
   decrypt(ciphertext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array>;
-  generateDataKey(): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array; keyUri: string }>;
+  generateDataKey(context?: Record<string, string>): Promise<DataKey>;
 }
 
 export interface FederationProvider {
@@ -28,7 +62,8 @@ export interface CloudModule {
   name: CloudName;
   /** The SDK packages this cloud's adapters are built on, as reported by /v1/info. */
   sdkPackages: readonly string[];
-  createClients(settings: CloudSettings): CloudClients;
+  createStorage(settings: CloudSettings): BlobStorageClient;
+  createKeyManager(settings: CloudSettings): KeyManager;
 }
 
 /** The running binary was built without the cloud the configuration asks for. */

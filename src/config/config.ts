@@ -17,6 +17,8 @@ export interface Config {
   region?: string;
   endpoint?: string;
   key?: string;
+  prefix?: string;
+  kmsEndpoint?: string;
   dataDir: string;
   listen: Listen;
   nativeCache: string;
@@ -106,6 +108,8 @@ export function loadConfig(env: Env = process.env): Config {
     region: read('region'),
     endpoint: read('endpoint'),
     key: read('key'),
+    prefix: read('prefix'),
+    kmsEndpoint: read('kmsEndpoint'),
     dataDir,
     listen,
     nativeCache,

@@ -35,6 +35,14 @@ export const SETTINGS = {
     deprecated: ['SKYDUCK_KMS_KEY_ARN', 'AWS_KMS_KEY_ARN'],
     describe: 'key that wraps data keys: KMS ARN, Cloud KMS key name or Key Vault key URL',
   },
+  prefix: {
+    env: ['SKYDUCK_STORAGE_PREFIX'],
+    describe: 'key prefix inside the bucket (default none)',
+  },
+  kmsEndpoint: {
+    env: ['SKYDUCK_KMS_ENDPOINT', 'AWS_ENDPOINT_URL_KMS'],
+    describe: 'key service endpoint URL (emulators, private endpoints)',
+  },
   dataDir: {
     env: ['SKYDUCK_DATA_DIR'],
     describe: 'directory of the DuckDB database (default ./skyduck-data)',

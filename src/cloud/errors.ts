@@ -1,0 +1,46 @@
+// Errors every adapter maps its SDK's errors onto. Each names the provider and the resource, never a
+// secret, so a caller (and an operator reading a log) knows what failed and where.
+import type { CloudName } from './types.ts';
+
+export interface ErrorSite {
+  provider: CloudName;
+  /** What was addressed: `s3://bucket/key`, a key URI, a directory. */
+  resource: string;
+}
+
+export abstract class CloudError extends Error {
+  readonly provider: CloudName;
+  readonly resource: string;
+  /** Whether trying again may succeed (the shared retry policy reads this). */
+  readonly retryable: boolean = false;
+
+  constructor(site: ErrorSite, message: string, options?: { cause?: unknown }) {
+    super(`${site.provider}: ${site.resource}: ${message}`, options);
+    this.provider = site.provider;
+    this.resource = site.resource;
+  }
+}
+
+export class NotFoundError extends CloudError {
+  override name = 'NotFoundError';
+}
+
+export class AccessDeniedError extends CloudError {
+  override name = 'AccessDeniedError';
+}
+
+/** A condition (create-only put) did not hold: the object already exists. */
+export class PreconditionFailedError extends CloudError {
+  override name = 'PreconditionFailedError';
+}
+
+/** The service could not be reached or answered with a transient failure. */
+export class UnavailableError extends CloudError {
+  override name = 'UnavailableError';
+  override readonly retryable: boolean = true;
+}
+
+/** The configuration cannot work (missing bucket, malformed key name, wrong key for this object). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
