@@ -1,6 +1,7 @@
 // The executable's entry point: parse the command line, run one command, map failures to exit codes.
 import { parseArgs } from 'node:util';
 import { buildInfo } from './build-info.ts';
+import { CloudError } from './cloud/errors.ts';
 import { ProviderNotCompiledError } from './cloud/types.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { StartupError } from './fs-checks.ts';
@@ -13,6 +14,9 @@ const USAGE = `usage: ${buildInfo.binary} [command] [options]
 commands:
   serve            start the HTTP API (the default)
   version [--json] print the version, variant, compiled clouds and runtime versions
+  config           print every setting, its value and where it came from
+  doctor           check that the configured storage and keys work, one line per check
+  keygen [--out F] write a new local key file (mode 0600; default: SKYDUCK_KMS_KEY or <data dir>/skyduck.key)
   help             print this text
 
 settings come from the environment, for example:
@@ -32,7 +36,7 @@ function fail(error: unknown): never {
     process.stderr.write(`${buildInfo.binary}: ${error.message}\n\n${USAGE}`);
   } else if (
     error instanceof ConfigError || error instanceof ProviderNotCompiledError ||
-    error instanceof StartupError || error instanceof NativeCacheError
+    error instanceof StartupError || error instanceof NativeCacheError || error instanceof CloudError
   ) {
     process.stderr.write(`${buildInfo.binary}: ${error.message}\n`);
   } else {
@@ -47,7 +51,7 @@ function parse(argv: string[]) {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { json: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
@@ -64,6 +68,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
   if (values.json && command !== 'version') throw new UsageError(`--json goes with version, not ${command}`);
+  if (values.out !== undefined && command !== 'keygen') throw new UsageError(`--out goes with keygen, not ${command}`);
 
   switch (command) {
     case 'version': {
@@ -72,8 +77,24 @@ async function main(argv: string[]): Promise<void> {
         `${facts.binary} ${facts.version} (${facts.variant}; clouds: ${facts.clouds.join(', ')}; ${facts.target}; node ${facts.node}; duckdb ${facts.duckdb}; commit ${facts.commit})\n`);
       return;
     }
+    case 'config': {
+      const { printConfig } = await import('./commands/config.ts');
+      printConfig(loadConfig(process.env), (text) => process.stdout.write(text));
+      return;
+    }
+    case 'doctor': {
+      const { doctor } = await import('./commands/doctor.ts');
+      const healthy = await doctor(loadConfig(process.env), (line) => process.stdout.write(line));
+      process.exitCode = healthy ? 0 : 1;
+      return;
+    }
+    case 'keygen': {
+      const { keygen } = await import('./commands/keygen.ts');
+      process.stdout.write(keygen(loadConfig(process.env), values.out));
+      return;
+    }
     case 'serve': {
-      const { serve } = await import('./serve.ts');
+      const { serve } = await import('./commands/serve.ts');
       await serve(loadConfig(process.env), fail);
       return;
     }

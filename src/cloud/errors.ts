@@ -40,7 +40,7 @@ export class UnavailableError extends CloudError {
   override readonly retryable: boolean = true;
 }
 
-/** The configuration cannot work (missing bucket, malformed key name, wrong key for this object). */
+/** A configuration value cannot work; the message names the variable and how to fix it. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

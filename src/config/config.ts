@@ -1,8 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
+import { ConfigError } from '../cloud/errors.ts';
 import { CLOUD_NAMES, type CloudName } from '../cloud/types.ts';
-import { LEGACY_AWS_SIGNALS, SETTINGS, type SettingName } from './settings.ts';
+import { LEGACY_AWS_SIGNALS, OTHER_VARIABLES, SETTINGS, type SettingName } from './settings.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -28,10 +29,7 @@ export interface Config {
   warnings: string[];
 }
 
-/** A configuration value that cannot work; the message names the variable and how to fix it. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 const cloudSchema = z.enum(CLOUD_NAMES as [CloudName, ...CloudName[]]);
 
@@ -67,10 +65,37 @@ function defaultNativeCache(env: Env): string {
   return path.join(os.tmpdir(), `skyduck-${process.getuid?.() ?? 'user'}`, 'native');
 }
 
+const KNOWN = new Set<string>([...Object.values(SETTINGS).flatMap((spec) => spec.env), ...OTHER_VARIABLES]);
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** A warning per SKYDUCK_* variable skyduck does not read (a typo silently ignored is worse). */
+function unknownVariables(env: Env): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('SKYDUCK_') && !KNOWN.has(name))
+    .sort()
+    .map((name) => {
+      const closest = [...KNOWN].filter((known) => known.startsWith('SKYDUCK_')).sort((a, b) => distance(name, a) - distance(name, b))[0]!;
+      return `${name} is not a skyduck setting and is ignored${distance(name, closest) <= 3 ? `: did you mean ${closest}?` : ''}`;
+    });
+}
+
 /** Reads the configuration from the environment: preferred names first, then the fallbacks. */
 export function loadConfig(env: Env = process.env): Config {
   const sources = {} as Record<SettingName, string>;
-  const warnings: string[] = [];
+  const warnings: string[] = unknownVariables(env);
   const read = (name: SettingName): string | undefined => {
     const picked = pick(env, name);
     sources[name] = picked.source;

@@ -7,7 +7,8 @@ export interface SettingSpec {
   /** Fallback names that warn (they are skyduck's or S3-specific legacy names, not SDK-standard ones). */
   deprecated?: readonly string[];
   describe: string;
-  secret?: boolean;
+  /** A URL: printed without user info or query, which may carry credentials. */
+  url?: boolean;
 }
 
 export const SETTINGS = {
@@ -29,6 +30,7 @@ export const SETTINGS = {
     env: ['SKYDUCK_STORAGE_ENDPOINT', 'SKYDUCK_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],
     deprecated: ['SKYDUCK_S3_ENDPOINT'],
     describe: 'storage endpoint URL (emulators, private endpoints)',
+    url: true,
   },
   key: {
     env: ['SKYDUCK_KMS_KEY', 'SKYDUCK_KMS_KEY_ARN', 'AWS_KMS_KEY_ARN'],
@@ -42,6 +44,7 @@ export const SETTINGS = {
   kmsEndpoint: {
     env: ['SKYDUCK_KMS_ENDPOINT', 'AWS_ENDPOINT_URL_KMS'],
     describe: 'key service endpoint URL (emulators, private endpoints)',
+    url: true,
   },
   dataDir: {
     env: ['SKYDUCK_DATA_DIR'],
@@ -58,6 +61,9 @@ export const SETTINGS = {
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
+
+/** SKYDUCK_* variables that are not settings of the table above but are still read. */
+export const OTHER_VARIABLES = ['SKYDUCK_TRACE_STARTUP'] as const;
 
 /** Legacy names whose presence alone selects aws when SKYDUCK_CLOUD is unset. */
 export const LEGACY_AWS_SIGNALS = ['SKYDUCK_S3_BUCKET', 'S3_BUCKET', 'SKYDUCK_S3_ENDPOINT'] as const;

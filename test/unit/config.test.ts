@@ -63,3 +63,29 @@ describe('configuration', () => {
     expect(loadConfig({}).nativeCache).toMatch(/skyduck-\w+\/native$/);
   });
 });
+
+describe('configuration warnings and printing', () => {
+  it('warns about an unknown SKYDUCK_* variable and suggests the closest one', () => {
+    const config = loadConfig({ SKYDUCK_DATADIR: '/x', SKYDUCK_LSITEN: '1' });
+    expect(config.warnings).toEqual([
+      'SKYDUCK_DATADIR is not a skyduck setting and is ignored: did you mean SKYDUCK_DATA_DIR?',
+      'SKYDUCK_LSITEN is not a skyduck setting and is ignored: did you mean SKYDUCK_LISTEN?',
+    ]);
+  });
+
+  it('prints every setting with its source, URLs without credentials', async () => {
+    const { printConfig } = await import('../../src/commands/config.ts');
+    let out = '';
+    printConfig(loadConfig({
+      SKYDUCK_S3_BUCKET: 'b',
+      SKYDUCK_STORAGE_ENDPOINT: 'https://user:hunter2@s3.example.com/?X-Amz-Signature=abc',
+    }), (text) => (out += text));
+    expect(out).toMatch(/^bucket\s+b\s+SKYDUCK_S3_BUCKET\s+SKYDUCK_STORAGE_BUCKET$/m);
+    expect(out).toMatch(/^cloud\s+aws\s+default \(aws, because SKYDUCK_S3_BUCKET is set\)/m);
+    expect(out).toMatch(/^endpoint\s+https:\/\/s3\.example\.com\/\?\(redacted\)\s+SKYDUCK_STORAGE_ENDPOINT/m);
+    expect(out).toMatch(/^listen\s+127\.0\.0\.1:8080\s+default/m);
+    expect(out).toContain('warning: SKYDUCK_S3_BUCKET is deprecated: set SKYDUCK_STORAGE_BUCKET instead');
+    expect(out).not.toContain('hunter2');
+    expect(out).not.toContain('abc');
+  });
+});

@@ -91,7 +91,7 @@ describe('envelope', () => {
 
   it('uses a data key for a bounded number of objects', async () => {
     let generated = 0;
-    const counting = { ...keys, keyUri: keys.keyUri, generateDataKey: async () => (generated++, keys.generateDataKey()) , decrypt: keys.decrypt.bind(keys) };
+    const counting = { keyUri: keys.keyUri, encrypt: keys.encrypt.bind(keys), decrypt: keys.decrypt.bind(keys), generateDataKey: async () => (generated++, keys.generateDataKey()) };
     const bounded = new Envelope(counting, { limits: { maxAgeMs: 60_000, maxObjects: 3, maxBytes: 1 << 30 } });
     for (let i = 0; i < 7; i++) await bounded.encrypt(`o${i}`, randomBytes(10));
     expect(generated).toBe(3);

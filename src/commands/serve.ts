@@ -2,14 +2,14 @@
 // database opened on the thread pool while the main thread loads the HTTP stack and starts listening.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildInfo } from './build-info.ts';
-import { assertCompiled, loadCloud } from './cloud/index.ts';
-import type { Config } from './config/config.ts';
-import type { Database } from './engine/database.ts';
-import { StartupError, ensureWritableDir } from './fs-checks.ts';
-import { versionFacts } from './info.ts';
-import { nativeCacheSaved, prepareNative } from './native/binding.ts';
-import { mark } from './trace.ts';
+import { buildInfo } from '../build-info.ts';
+import { assertCompiled, loadCloud } from '../cloud/index.ts';
+import type { Config } from '../config/config.ts';
+import type { Database } from '../engine/database.ts';
+import { StartupError, ensureWritableDir } from '../fs-checks.ts';
+import { versionFacts } from '../info.ts';
+import { nativeCacheSaved, prepareNative } from '../native/binding.ts';
+import { mark } from '../trace.ts';
 
 const DRAIN_MS = 10_000;
 
@@ -29,7 +29,7 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
   mark('serve');
   const database: Promise<Database> = prepareNative(config.nativeCache)
     .then(() => mark('native files ready'))
-    .then(() => import('./engine/database.ts'))
+    .then(() => import('../engine/database.ts'))
     .then(({ Database }) => (mark('duckdb loaded'), Database.open(config.dataDir)))
     .then((db) => (mark('database open'), db));
   database.catch(fail);
@@ -39,7 +39,7 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
     .catch((error: Error) => console.error(`skyduck: ${error.message}; the next start extracts again`));
 
   const [{ createApp }, { createAdaptorServer }] = await Promise.all([
-    import('./api/app.ts'),
+    import('../api/app.ts'),
     import('@hono/node-server'),
   ]);
   mark('http stack loaded');
