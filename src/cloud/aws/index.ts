@@ -1,17 +1,19 @@
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import type { CloudClients, CloudSettings } from '../settings.ts';
+// AWS: S3 for storage, KMS for keys. Credentials always come from the SDK's default chain (environment,
+// profile, SSO, web identity, instance role), never from skyduck's configuration.
+import type { CloudSettings } from '../settings.ts';
+import type { BlobStorageClient, KeyManager } from '../types.ts';
+import { AwsKmsKeyManager } from './keys.ts';
+import { S3BlobStorage } from './storage.ts';
 
 export const name = 'aws';
-export const sdkPackages = ['@aws-sdk/client-s3', '@aws-sdk/client-kms'] as const;
+export const sdkPackages = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/client-kms'] as const;
 
-/** Credentials come from the SDK's own default chain (environment, SSO, web identity, instance role). */
-export function createClients(settings: CloudSettings): CloudClients {
-  const storage = new S3Client({
-    region: settings.region,
-    endpoint: settings.endpoint,
-    forcePathStyle: settings.endpoint !== undefined,
-  });
-  const keys = settings.key ? new KMSClient({ region: settings.region }) : null;
-  return { storage, keys };
+/** The bucket (and prefix) of SKYDUCK_STORAGE_BUCKET; SKYDUCK_STORAGE_ENDPOINT for S3-compatible services. */
+export function createStorage(settings: CloudSettings): BlobStorageClient {
+  return new S3BlobStorage(settings);
+}
+
+/** The KMS key of SKYDUCK_KMS_KEY. */
+export function createKeyManager(settings: CloudSettings): KeyManager {
+  return new AwsKmsKeyManager(settings);
 }
