@@ -4,7 +4,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { root, tempDir, until } from './process.ts';
+import { root, until } from './process.ts';
 
 export const inCI = process.env.CI === 'true';
 
@@ -68,7 +68,7 @@ export async function startAzurite(): Promise<Emulator> {
   const child = spawn(process.execPath, [
     path.join(root, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js'),
     '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--disableTelemetry',
-    '--skipApiVersionCheck', '--silent', '--location', tempDir('azurite'),
+    '--skipApiVersionCheck', '--silent',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const endpoint = `http://127.0.0.1:${port}/devstoreaccount1`;
   await started(child, 'azurite', async () => (await fetch(`http://127.0.0.1:${port}/`)).status > 0);
