@@ -1,0 +1,54 @@
+// skyduck-azure and skyduck (all clouds) against azurite, the Key Vault fake and the managed-identity
+// fake: doctor passes with no secret in skyduck's configuration.
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeKeyVault, startFakeKeyVault } from '../fakes/azure-key-vault.ts';
+import { type FakeManagedIdentity, startFakeManagedIdentity } from '../fakes/azure-managed-identity.ts';
+import { AZURITE_ACCOUNT, AZURITE_KEY, type Emulator, azuriteMissing, inCI, startAzurite } from '../support/emulators.ts';
+import { isolate, runToEnd, tempDir } from '../support/process.ts';
+
+const missing = azuriteMissing();
+describe.skipIf(missing !== undefined && !inCI)(`doctor on Azure (azurite + Key Vault fake)${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let azurite: Emulator;
+  let vault: FakeKeyVault;
+  let identity: FakeManagedIdentity;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    if (missing) throw new Error(missing);
+    azurite = await startAzurite();
+    identity = await startFakeManagedIdentity();
+    vault = await startFakeKeyVault({ token: identity.token });
+    vault.createKey('skyduck');
+    // The account key reaches the SDK the Azure way (a connection string in its own variable), never
+    // through skyduck's settings.
+    const connectionString = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.endpoint};`;
+    await BlobServiceClient.fromConnectionString(connectionString).createContainer('snapshots');
+    env = {
+      AZURE_STORAGE_CONNECTION_STRING: connectionString,
+      IDENTITY_ENDPOINT: identity.endpoint,
+      IDENTITY_HEADER: identity.header,
+      SKYDUCK_CLOUD: 'azure',
+      SKYDUCK_STORAGE_BUCKET: `${AZURITE_ACCOUNT}/snapshots`,
+      SKYDUCK_KMS_KEY: `${vault.url}/keys/skyduck`,
+      SKYDUCK_NATIVE_CACHE: tempDir('native'),
+    };
+  }, 120_000);
+  afterAll(async () => Promise.all([azurite?.stop(), vault?.stop(), identity?.stop()]));
+
+  it.each(['skyduck-azure', 'skyduck'])('%s doctor passes every check', async (binary) => {
+    const { code, stdout } = await runToEnd(isolate(binary), ['doctor'], env);
+    expect(stdout).not.toMatch(/FAIL|SKIP/);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/PASS storage list\s+az:\/\/devstoreaccount1\/snapshots/);
+    expect(stdout).toMatch(/PASS data key\s+azure-kv:\/\/127\.0\.0\.1:\d+\/keys\/skyduck/);
+    expect(stdout).not.toContain(AZURITE_KEY);
+  });
+
+  it('fails naming the container and the setting when the container does not exist', async () => {
+    const { code, stdout } = await runToEnd(isolate('skyduck-azure'), ['doctor'], { ...env, SKYDUCK_STORAGE_BUCKET: `${AZURITE_ACCOUNT}/missing` });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAIL storage list\s+azure: .*missing.*SKYDUCK_STORAGE_BUCKET/);
+    expect(stdout).not.toContain(AZURITE_KEY);
+  });
+});
