@@ -19,7 +19,7 @@ import type { BlobStorageClient, ObjectInfo, PutOptions } from '../types.ts';
 const MiB = 1024 * 1024;
 /** 10,000 parts (S3's limit) of 8 MiB allow objects up to 78 GiB; memory stays near (4 + 1) × 8 MiB. */
 const PART_SIZE = 8 * MiB;
-const QUEUE_SIZE = 4;
+const QUEUE_SIZE = 2;
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken']);
 const PRECONDITION = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);

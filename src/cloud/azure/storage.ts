@@ -23,7 +23,7 @@ import type { BlobStorageClient, ObjectInfo, PutOptions } from '../types.ts';
 
 const MiB = 1 << 20;
 const STREAM_BLOCK_BYTES = 8 * MiB;
-const STREAM_CONCURRENCY = 4;
+const STREAM_CONCURRENCY = 2;
 /** Azure's default is 5000; 1000, as on S3 and GCS, lets the conformance suite's 1010 keys cross a page. */
 const LIST_PAGE_SIZE = 1000;
 /** How long any request may wait for its response headers, on top of the time its body takes to send. */
