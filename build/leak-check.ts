@@ -5,9 +5,12 @@ import { CLOUD_FLAGS, type CloudFlag, type Variant } from './variants.ts';
 
 /** Package-name prefixes of each cloud's SDKs and their cloud-specific dependencies. */
 export const CLOUD_SDK_PREFIXES: Record<CloudFlag, readonly string[]> = {
-  CLOUD_AWS: ['@aws-sdk/', '@aws-crypto/', '@smithy/'],
-  CLOUD_GCP: ['@google-cloud/', 'google-gax', 'google-auth-library', 'gcp-metadata', '@grpc/'],
-  CLOUD_AZURE: ['@azure/', '@azure-rest/'],
+  CLOUD_AWS: ['@aws-sdk/', '@aws-crypto/', '@aws/', '@smithy/'],
+  CLOUD_GCP: [
+    '@google-cloud/', 'google-gax', 'google-auth-library', 'gcp-metadata', 'gaxios', 'google-logging-utils',
+    '@grpc/', 'protobufjs', '@protobufjs/', 'proto3-json-serializer',
+  ],
+  CLOUD_AZURE: ['@azure/', '@azure-rest/', '@typespec/ts-http-runtime'],
 };
 
 /** `node_modules/@scope/name/...` -> `@scope/name` (the innermost node_modules wins). */
