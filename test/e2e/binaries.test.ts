@@ -63,11 +63,22 @@ describe.each(variants)('$binary ($name)', (variant) => {
   const own = cloudsOf(variant).filter((cloud) => cloud !== 'local');
   if (own.length > 0) it('starts with each cloud it carries selected, its SDK loaded inside the binary', async () => {
     for (const cloud of own) {
-      const running = await serve(exe, { ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: tempDir(`data-${cloud}`) });
+      const running = await serve(exe, {
+        ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: tempDir(`data-${cloud}`),
+        SKYDUCK_STORAGE_BUCKET: cloud === 'azure' ? 'account/container' : 'bucket', SKYDUCK_CLOUD_REGION: 'eu-west-1',
+      });
       const info: any = await (await fetch(`${running.url}/v1/info`)).json();
       expect(info.provider).toBe(cloud);
       expect(info.sdk.length).toBeGreaterThan(0);
       expect(await terminate(running)).toBe(0);
+    }
+  });
+
+  if (own.length > 0) it('refuses to serve a cloud without a bucket, naming the setting, exit 2', async () => {
+    for (const cloud of own) {
+      const { code, stderr } = await runToEnd(exe, ['serve'], { ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: tempDir(`data-${cloud}`) });
+      expect(code).toBe(2);
+      expect(stderr).toContain('SKYDUCK_STORAGE_BUCKET');
     }
   });
 });
