@@ -3,7 +3,11 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createStorage as createS3 } from '../src/cloud/aws/index.ts';
+import { Storage } from '@google-cloud/storage';
 import { createStorage as createAzureBlob } from '../src/cloud/azure/index.ts';
+import { createStorage as createGcs } from '../src/cloud/gcp/index.ts';
+import { startFakeMetadata } from '../test/fakes/gce-metadata.ts';
+import { startFakeGcs } from '../test/fakes/gcs-json-api.ts';
 import type { CloudSettings } from '../src/cloud/settings.ts';
 import type { BlobStorageClient } from '../src/cloud/types.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, azuriteMissing, motoMissing, startAzurite, startMoto } from '../test/support/emulators.ts';
@@ -71,4 +75,31 @@ const azure: BenchBackend = {
   },
 };
 
-export const backends: BenchBackend[] = [aws, azure];
+/** GCS on our JSON API fake (no emulator exists): the raw SDK and the adapter pay the same fake's costs. */
+const gcp: BenchBackend = {
+  name: 'gcp',
+  missing: () => undefined,
+  async start() {
+    const metadata = await startFakeMetadata({ project: 'bench' });
+    const gcs = await startFakeGcs({ acceptToken: (token) => metadata.issued.has(token) });
+    gcs.createBucket('bench');
+    const adc = { GCE_METADATA_HOST: metadata.host, GOOGLE_CLOUD_PROJECT: 'bench' };
+    Object.assign(process.env, adc);
+    const settings = { bucket: 'bench', endpoint: gcs.endpoint, dataDir: tempDir('bench-gcp') };
+    const raw = new Storage({ apiEndpoint: gcs.endpoint, useAuthWithCustomEndpoint: true }).bucket('bench').file('bench/raw');
+    return {
+      client: createGcs(settings),
+      async rawPutGet(data) {
+        await raw.save(data, { resumable: false });
+        await raw.download();
+      },
+      childEnv: childEnv(settings, adc),
+      async stop() {
+        await gcs.stop();
+        await metadata.stop();
+      },
+    };
+  },
+};
+
+export const backends: BenchBackend[] = [aws, azure, gcp];

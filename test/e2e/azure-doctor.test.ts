@@ -45,6 +45,25 @@ describe.skipIf(missing !== undefined && !inCI)(`doctor on Azure (azurite + Key 
     expect(stdout).not.toContain(AZURITE_KEY);
   });
 
+  it('fails with a typed error naming the key and the setting when the key is disabled', async () => {
+    vault.createKey('retired');
+    vault.disableKey('retired');
+    const { code, stdout } = await runToEnd(isolate('skyduck-azure'), ['doctor'], { ...env, SKYDUCK_KMS_KEY: `${vault.url}/keys/retired` });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/PASS storage delete/);
+    expect(stdout).toMatch(/FAIL (keys|data key)\s+.*retired.*SKYDUCK_KMS_KEY/);
+  });
+
+  it('fails with access denied, and never prints the key, when the account key is wrong', async () => {
+    const wrongKey = Buffer.alloc(64, 7).toString('base64');
+    const { code, stdout, stderr } = await runToEnd(isolate('skyduck-azure'), ['doctor'], {
+      ...env, AZURE_STORAGE_CONNECTION_STRING: env.AZURE_STORAGE_CONNECTION_STRING!.replace(AZURITE_KEY, wrongKey),
+    });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAIL storage list\s+azure: .*fix: grant skyduck's identity access/);
+    expect(stdout + stderr).not.toContain(wrongKey);
+  });
+
   it('fails naming the container and the setting when the container does not exist', async () => {
     const { code, stdout } = await runToEnd(isolate('skyduck-azure'), ['doctor'], { ...env, SKYDUCK_STORAGE_BUCKET: `${AZURITE_ACCOUNT}/missing` });
     expect(code).toBe(1);

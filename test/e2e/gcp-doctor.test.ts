@@ -42,6 +42,27 @@ describe('doctor on GCP (GCS, Cloud KMS and metadata fakes)', () => {
     expect(stdout).toContain(`gcp-kms://${KEY}`);
   });
 
+  it('fails with access denied when its credentials are not accepted, in bounded time', async () => {
+    const stranger = await startFakeMetadata({ project: PROJECT });
+    try {
+      const { code, stdout } = await runToEnd(isolate('skyduck-gcp'), ['doctor'], { ...env, GCE_METADATA_HOST: stranger.host });
+      expect(code).toBe(1);
+      expect(stdout).toMatch(/FAIL storage list\s+gcp: .*fix: grant skyduck's identity access/);
+      expect(stdout).toMatch(/FAIL data key\s+gcp: .*fix: grant skyduck's identity access/);
+      for (const token of stranger.issued) expect(stdout).not.toContain(token);
+    } finally {
+      await stranger.stop();
+    }
+  });
+
+  it('fails naming the key and the setting when the key is disabled', async () => {
+    kms.createKey(`${KEY}-disabled`);
+    kms.disableKey(`${KEY}-disabled`);
+    const { code, stdout } = await runToEnd(isolate('skyduck-gcp'), ['doctor'], { ...env, SKYDUCK_KMS_KEY: `${KEY}-disabled` });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAIL data key\s+.*snapshots-disabled.*SKYDUCK_KMS_KEY/);
+  });
+
   it('fails naming the key and the setting when the key does not exist', async () => {
     const { code, stdout } = await runToEnd(isolate('skyduck-gcp'), ['doctor'], { ...env, SKYDUCK_KMS_KEY: `${KEY}-missing` });
     expect(code).toBe(1);
