@@ -14,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Every case by name, so a run shows the conformance cases per backend.
+    reporters: ['verbose'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
   },

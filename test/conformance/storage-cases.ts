@@ -63,6 +63,13 @@ export function storageCases(backend: Backend): void {
       expect(received.digest('hex')).toBe(sent.digest('hex'));
     }, 120_000);
 
+    it('streams an empty object', async () => {
+      const client = fresh();
+      await client.putStream('empty', (async function* () {})());
+      expect((await client.headObject('empty')).size).toBe(0);
+      expect(await client.getObject('empty')).toHaveLength(0);
+    });
+
     it('lists more than 1000 keys across pages, sorted', async () => {
       const client = fresh();
       const keys = Array.from({ length: 1010 }, (_, i) => `many/${String(i).padStart(5, '0')}`).reverse();

@@ -24,7 +24,9 @@ function httpStatus(error: unknown): number | undefined {
 
 /** The service's own message: read streams carry the raw JSON error body as their message. */
 function detail(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const candidate = (error as { message?: unknown })?.message;
+  // Only a message is shown: SDK error objects can carry request headers, tokens among them.
+  const message = typeof candidate === 'string' ? candidate : 'no message';
   try {
     return (JSON.parse(message) as { error: { message: string } }).error.message;
   } catch {
@@ -148,6 +150,15 @@ export class GcsBlobStorage implements BlobStorageClient {
    * is not retried, as `body` can be read only once (a failed upload is the caller's to repeat).
    */
   async putStream(key: string, body: AsyncIterable<Uint8Array>, opts?: PutOptions): Promise<void> {
+    // The SDK closes an empty resumable upload with `Content-Range: bytes 0--1/0`, which is invalid:
+    // an empty stream is stored as an empty object in one request instead.
+    const chunks = body[Symbol.asyncIterator]();
+    const first = await chunks.next();
+    if (first.done) return this.putObject(key, new Uint8Array(0), opts);
+    body = (async function* () {
+      yield first.value;
+      yield* { [Symbol.asyncIterator]: () => chunks };
+    })();
     const file = this.file(key);
     // Opened here rather than by createWriteStream, which drops useAuthWithCustomEndpoint and so opens
     // it without credentials on a custom endpoint. The session URI itself authorizes the data requests.
