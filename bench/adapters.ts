@@ -1,6 +1,6 @@
 // npm run bench:adapters: put+get of 64 MiB through each storage adapter against the raw SDK call on
 // the same emulator, interleaved in one run; and peak RSS of a 1 GiB streamed put through each adapter.
-// Writes bench/results/adapters.json.
+// Writes bench/results/adapters.json. `npm run bench:adapters -- gcp` measures one backend.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +44,8 @@ async function streamedPeakMiB(backend: BenchBackend, env: Record<string, string
 async function main(): Promise<void> {
   const data = randomBytes(SIZE);
   const rows = [];
-  for (const backend of backends) {
+  const only = process.argv[2]; // a backend name measures only that one
+  for (const backend of backends.filter((b) => !only || b.name === only)) {
     const skip = backend.missing();
     if (skip) {
       console.log(`${backend.name}: skipped (${skip})`);
