@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type StartRun, freePort, median, timeToFirstAnswer } from './startup.ts';
+import { freePort } from '../test/support/emulators.ts';
+import { type StartRun, median, timeToFirstAnswer } from './startup.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const results = path.join(root, 'bench', 'results');

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, median, timeToFirstAnswer } from './startup.ts';
+import { freePort } from '../test/support/emulators.ts';
+import { median, timeToFirstAnswer } from './startup.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '15' } } });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skyduck-compare-'));

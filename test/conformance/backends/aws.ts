@@ -5,23 +5,12 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { createKeyManager, createStorage } from '../../../src/cloud/aws/index.ts';
 import { motoMissing, startMoto } from '../../support/emulators.ts';
+import { setEnv } from '../../support/env.ts';
 import { tempDir } from '../../support/process.ts';
 import type { Backend } from '../backend.ts';
 
 const region = 'us-east-1';
 const TEST_ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: region };
-
-/** Sets the test environment and returns what puts the previous one back. */
-function useTestEnv(): () => void {
-  const saved = Object.fromEntries(Object.keys(TEST_ENV).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, TEST_ENV);
-  return () => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-}
 
 /**
  * moto, the test environment and a data dir, prepared by `prepare`, with one teardown for all three;
@@ -29,7 +18,7 @@ function useTestEnv(): () => void {
  */
 async function onMoto<T>(what: string, prepare: (endpoint: string, dataDir: string) => Promise<T>) {
   const moto = await startMoto();
-  const restoreEnv = useTestEnv();
+  const restoreEnv = setEnv(TEST_ENV);
   const dataDir = tempDir(what);
   const teardown = async () => {
     await moto.stop();

@@ -5,20 +5,9 @@ import { createKeyManager, createStorage } from '../../../src/cloud/azure/index.
 import { startFakeKeyVault } from '../../fakes/azure-key-vault.ts';
 import { startFakeManagedIdentity } from '../../fakes/azure-managed-identity.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, azuriteMissing, startAzurite } from '../../support/emulators.ts';
+import { setEnv } from '../../support/env.ts';
 import { tempDir } from '../../support/process.ts';
 import type { Backend } from '../backend.ts';
-
-/** Sets environment variables and returns what puts the previous values back. */
-function setEnv(values: Record<string, string>): () => void {
-  const previous = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, values);
-  return () => {
-    for (const [name, value] of Object.entries(previous)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-}
 
 export const backend: Backend = {
   name: 'azure (Blob on azurite + Key Vault fake)',

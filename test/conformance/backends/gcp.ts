@@ -6,6 +6,7 @@ import { createKeyManager, createStorage } from '../../../src/cloud/gcp/index.ts
 import { startFakeKms } from '../../fakes/cloud-kms.ts';
 import { startFakeMetadata } from '../../fakes/gce-metadata.ts';
 import { startFakeGcs } from '../../fakes/gcs-json-api.ts';
+import { setEnv } from '../../support/env.ts';
 import { tempDir } from '../../support/process.ts';
 import type { Backend } from '../backend.ts';
 
@@ -16,15 +17,11 @@ const KEY = `projects/${PROJECT}/locations/global/keyRings/r/cryptoKeys/k`;
 /** Starts the metadata fake and points ADC at it; stopping restores the environment as it was. */
 async function credentials() {
   const metadata = await startFakeMetadata({ project: PROJECT });
-  const saved = { GCE_METADATA_HOST: process.env.GCE_METADATA_HOST, GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT };
-  Object.assign(process.env, { GCE_METADATA_HOST: metadata.host, GOOGLE_CLOUD_PROJECT: PROJECT });
+  const restoreEnv = setEnv({ GCE_METADATA_HOST: metadata.host, GOOGLE_CLOUD_PROJECT: PROJECT });
   return {
     isIssued: (token: string) => metadata.issued.has(token),
     async stop() {
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      restoreEnv();
       await metadata.stop();
     },
   };
