@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { assertCompiled, loadCloud } from '../cloud/index.ts';
 import { AccessDeniedError, NotFoundError, UnavailableError } from '../cloud/errors.ts';
-import type { BlobStorageClient, KeyManager } from '../cloud/types.ts';
 import type { Config } from '../config/config.ts';
 import { Envelope } from '../crypto/envelope.ts';
 
@@ -31,61 +30,72 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function doctor(config: Config, write: (line: string) => void): Promise<boolean> {
-  let healthy = true;
-  let blocked: string | undefined;
-  const check = async <T>(name: string, detail: string, run: () => Promise<T>): Promise<T | undefined> => {
-    const label = name.padEnd(16);
-    if (blocked) {
-      write(`SKIP ${label} (${blocked} failed)\n`);
-      return undefined;
-    }
-    const started = performance.now();
-    try {
-      const result = await withTimeout(run(), name);
-      write(`PASS ${label} ${detail} (${Math.round(performance.now() - started)} ms)\n`);
-      return result;
-    } catch (error) {
-      healthy = false;
-      write(`FAIL ${label} ${describe(error)}\n`);
-      return undefined;
-    }
-  };
-  const step = async <T>(name: string, detail: string, run: () => Promise<T>): Promise<T | undefined> => {
-    const result = await check(name, detail, run);
-    if (!healthy && !blocked) blocked = name;
-    return result;
-  };
+type Check = <T>(name: string, detail: string, run: () => Promise<T>) => Promise<T | undefined>;
 
+/** Prints PASS/FAIL/SKIP lines; within one chain, the checks after a failure are skipped. */
+class Report {
+  passed = true;
+  private readonly write: (line: string) => void;
+
+  constructor(write: (line: string) => void) {
+    this.write = write;
+  }
+
+  chain(): Check {
+    let failed: string | undefined;
+    return async (name, detail, run) => {
+      const label = name.padEnd(16);
+      if (failed) {
+        this.write(`SKIP ${label} (${failed} failed)\n`);
+        return undefined;
+      }
+      const started = performance.now();
+      try {
+        const result = await withTimeout(run(), name);
+        this.write(`PASS ${label} ${detail} (${Math.round(performance.now() - started)} ms)\n`);
+        return result;
+      } catch (error) {
+        this.passed = false;
+        failed = name;
+        this.write(`FAIL ${label} ${describe(error)}\n`);
+        return undefined;
+      }
+    };
+  }
+}
+
+export async function doctor(config: Config, write: (line: string) => void): Promise<boolean> {
+  const report = new Report(write);
   for (const warning of config.warnings) write(`WARN ${warning}\n`);
-  const cloud = await step('config', `provider ${config.cloud}`, async () => {
+  const cloud = await report.chain()('config', `provider ${config.cloud}`, async () => {
     assertCompiled(config.cloud);
     return loadCloud(config.cloud);
   });
-  const storage = await step('storage', 'client', async () => cloud!.createStorage(config)) as BlobStorageClient | undefined;
-  await step('storage list', storage?.location ?? '', () => storage!.listObjects(PROBE_PREFIX));
+  if (!cloud) return false;
+
+  const storageCheck = report.chain();
+  const storage = await storageCheck('storage', 'client', async () => cloud.createStorage(config));
+  await storageCheck('storage list', storage?.location ?? '', () => storage!.listObjects(PROBE_PREFIX));
   const probe = `${PROBE_PREFIX}${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const payload = randomBytes(64);
-  await step('storage write', `${storage?.location}/${probe}`, () => storage!.putObject(probe, payload, { ifNoneMatch: '*' }));
-  await step('storage read', 'read back, same bytes', async () => {
+  await storageCheck('storage write', `${storage?.location}/${probe}`, () => storage!.putObject(probe, payload, { ifNoneMatch: '*' }));
+  await storageCheck('storage read', 'read back, same bytes', async () => {
     const read = Buffer.from(await storage!.getObject(probe));
     if (!read.equals(payload)) throw new Error(`${storage!.location}/${probe}: read back different bytes than were written`);
   });
-  await step('storage delete', 'probe removed', () => storage!.deleteObject(probe));
+  await storageCheck('storage delete', 'probe removed', () => storage!.deleteObject(probe));
 
-  blocked = undefined;
-  const wasHealthy = healthy;
-  healthy = true;
-  const keys = await step('keys', 'key manager', async () => cloud!.createKeyManager(config)) as KeyManager | undefined;
-  await step('data key', keys?.keyUri ?? '', async () => {
+  const keysCheck = report.chain();
+  const keys = await keysCheck('keys', 'key manager', async () => cloud.createKeyManager(config));
+  await keysCheck('data key', keys?.keyUri ?? '', async () => {
     const dataKey = await keys!.generateDataKey({ purpose: 'skyduck-doctor' });
     const unwrapped = Buffer.from(await keys!.decrypt(dataKey.wrapped, { purpose: 'skyduck-doctor' }));
     if (!unwrapped.equals(Buffer.from(dataKey.plaintext))) throw new Error(`${keys!.keyUri}: the data key did not unwrap to itself`);
   });
-  await step('envelope', 'encrypt + decrypt', async () => {
+  await keysCheck('envelope', 'encrypt + decrypt', async () => {
     const envelope = new Envelope(keys!);
     const sealed = await envelope.encrypt(probe, payload);
     if (!(await envelope.decrypt(probe, sealed)).equals(payload)) throw new Error('the envelope did not round-trip');
   });
-  return wasHealthy && healthy;
+  return report.passed;
 }

@@ -32,6 +32,12 @@ describe('skyduck-local commands', () => {
     expect(stdout).toMatch(/SKIP data key/);
   });
 
+  it('doctor stops at the config check when the binary lacks the configured cloud', async () => {
+    const { code, stdout } = await runToEnd(exe, ['doctor'], { ...env(), SKYDUCK_CLOUD: 'gcp' });
+    expect(code).toBe(1);
+    expect(stdout.trim().split('\n')).toEqual([expect.stringMatching(/^FAIL config\s+SKYDUCK_CLOUD=gcp needs a binary built with gcp support: use skyduck-gcp or skyduck/)]);
+  });
+
   it('keygen writes a 0600 key file and never overwrites one', async () => {
     const keyFile = path.join(tempDir('key'), 'k');
     const first = await runToEnd(exe, ['keygen', '--out', keyFile], env());
