@@ -10,6 +10,12 @@ export interface CloudSettings {
   key?: string;
   /** Key service endpoint URL (emulators, private endpoints); the SDK's default when unset. */
   kmsEndpoint?: string;
+  /**
+   * Where credentials come from: `auto` follows each SDK's default chain (a laptop's `aws sso login`,
+   * `gcloud auth application-default login` or `az login` keeps working), `workload` accepts only the
+   * platform's workload identity, `static` only keys from the environment or key files.
+   */
+  identity?: 'auto' | 'workload' | 'static';
   /** skyduck's data dir: local storage and the local key file live under it by default. */
   dataDir: string;
 }

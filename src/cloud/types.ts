@@ -52,9 +52,21 @@ export interface KeyManager {
   generateDataKey(context?: Record<string, string>): Promise<DataKey>;
 }
 
+export interface Identity {
+  /** Who skyduck runs as: an IAM role ARN, a service account e-mail, a managed identity, an OS user. */
+  principal: string;
+  /** When the current credential expires (absent for credentials that do not). */
+  expiresAt?: Date;
+  /** How it was obtained, e.g. `metadata server at 169.254.169.254`, `web identity token file /var/run/...`. */
+  source: string;
+}
+
+/** Who am I, without stored secrets: the platform's workload identity, or the SDK's default chain. */
 export interface FederationProvider {
+  /** e.g. `gcp workload identity`, `aws web identity`, `azure managed identity`, `local user`. */
   name: string;
-  identity(): Promise<{ principal: string; expiresAt?: Date }>;
+  /** Fetches (or refreshes) the credential and says whose it is; a typed error says what was tried. */
+  identity(): Promise<Identity>;
 }
 
 /** What every src/cloud/<cloud>/index.ts exports: the same shape for every cloud. */
@@ -64,6 +76,7 @@ export interface CloudModule {
   sdkPackages: readonly string[];
   createStorage(settings: CloudSettings): BlobStorageClient;
   createKeyManager(settings: CloudSettings): KeyManager;
+  createIdentity(settings: CloudSettings): FederationProvider;
 }
 
 /** The running binary was built without the cloud the configuration asks for. */

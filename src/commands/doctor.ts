@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { assertCompiled, loadCloud } from '../cloud/index.ts';
 import { AccessDeniedError, NotFoundError, UnavailableError } from '../cloud/errors.ts';
+import type { FederationProvider } from '../cloud/types.ts';
 import type { Config } from '../config/config.ts';
 import { Envelope } from '../crypto/envelope.ts';
 
@@ -30,7 +31,16 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-type Check = <T>(name: string, detail: string, run: () => Promise<T>) => Promise<T | undefined>;
+/** `gcp workload identity: sa@p.iam.gserviceaccount.com via metadata server at …, token valid 58 min` */
+export async function describeIdentity(provider: FederationProvider): Promise<string> {
+  const { principal, source, expiresAt } = await provider.identity();
+  const validity = expiresAt ? `, token valid ${Math.max(0, Math.round((expiresAt.getTime() - Date.now()) / 60_000))} min` : '';
+  return `${provider.name}: ${principal} via ${source}${validity}`;
+}
+
+/** What a PASS line says: fixed text, or text made from the check's result. */
+type Detail<T> = string | ((result: T) => string);
+type Check = <T>(name: string, detail: Detail<T>, run: () => Promise<T>) => Promise<T | undefined>;
 
 /** Prints PASS/FAIL/SKIP lines; within one chain, the checks after a failure are skipped. */
 class Report {
@@ -52,7 +62,8 @@ class Report {
       const started = performance.now();
       try {
         const result = await withTimeout(run(), name);
-        this.write(`PASS ${label} ${detail} (${Math.round(performance.now() - started)} ms)\n`);
+        const text = typeof detail === 'function' ? detail(result) : detail;
+        this.write(`PASS ${label} ${text} (${Math.round(performance.now() - started)} ms)\n`);
         return result;
       } catch (error) {
         this.passed = false;
@@ -72,6 +83,8 @@ export async function doctor(config: Config, write: (line: string) => void): Pro
     return loadCloud(config.cloud);
   });
   if (!cloud) return false;
+
+  await report.chain()('identity', (line) => line, () => describeIdentity(cloud.createIdentity(config)));
 
   const storageCheck = report.chain();
   const storage = await storageCheck('storage', 'client', async () => cloud.createStorage(config));

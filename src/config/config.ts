@@ -12,8 +12,12 @@ export interface Listen {
   port: number;
 }
 
+export const IDENTITY_MODES = ['auto', 'workload', 'static'] as const;
+export type IdentityMode = (typeof IDENTITY_MODES)[number];
+
 export interface Config {
   cloud: CloudName;
+  identity: IdentityMode;
   bucket?: string;
   region?: string;
   endpoint?: string;
@@ -116,6 +120,12 @@ export function loadConfig(env: Env = process.env): Config {
     sources.cloud = `default (aws, because ${LEGACY_AWS_SIGNALS.find((name) => env[name])} is set)`;
   }
 
+  const identityValue = read('identity') ?? 'auto';
+  if (!(IDENTITY_MODES as readonly string[]).includes(identityValue)) {
+    throw new ConfigError(`SKYDUCK_IDENTITY=${identityValue} is not an identity mode: use one of ${IDENTITY_MODES.join(', ')}`);
+  }
+  const identity = identityValue as IdentityMode;
+
   const listenValue = read('listen') ?? '127.0.0.1:8080';
   const listen = parseListen(listenValue);
   if (!listen) {
@@ -129,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     cloud,
+    identity,
     bucket: read('bucket'),
     region: read('region'),
     endpoint: read('endpoint'),

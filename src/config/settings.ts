@@ -46,6 +46,10 @@ export const SETTINGS = {
     describe: 'key service endpoint URL (emulators, private endpoints)',
     url: true,
   },
+  identity: {
+    env: ['SKYDUCK_IDENTITY'],
+    describe: 'where cloud credentials come from: auto (the SDK default chain), workload (the platform identity only) or static (keys from the environment or key files)',
+  },
   dataDir: {
     env: ['SKYDUCK_DATA_DIR'],
     describe: 'directory of the DuckDB database (default ./skyduck-data)',

@@ -1,6 +1,8 @@
 // skyduck-aws and skyduck (all clouds) against moto: doctor passes; legacy names alone configure it.
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, inCI, motoMissing, startMoto } from '../support/emulators.ts';
 import { isolate, runToEnd, tempDir } from '../support/process.ts';
@@ -29,6 +31,7 @@ describe.skipIf(missing !== undefined && !inCI)(`doctor on AWS (moto)${missing ?
     SKYDUCK_CLOUD_REGION: 'eu-west-1',
     SKYDUCK_STORAGE_ENDPOINT: moto.endpoint,
     SKYDUCK_KMS_ENDPOINT: moto.endpoint,
+    AWS_ENDPOINT_URL_STS: moto.endpoint,
     SKYDUCK_KMS_KEY: keyArn,
     SKYDUCK_NATIVE_CACHE: tempDir('native'),
   });
@@ -53,6 +56,22 @@ describe.skipIf(missing !== undefined && !inCI)(`doctor on AWS (moto)${missing ?
     expect(stdout).toContain('WARN S3_BUCKET is deprecated: set SKYDUCK_STORAGE_BUCKET instead');
     expect(stdout).toContain('WARN AWS_KMS_KEY_ARN is deprecated: set SKYDUCK_KMS_KEY instead');
     expect(stdout).toMatch(/PASS config\s+provider aws/);
+    expect(stdout).not.toMatch(/FAIL|SKIP/);
+    expect(code).toBe(0);
+  });
+
+  it('passes on web identity alone (IRSA): a token file and a role, no credential variables', async () => {
+    const tokenFile = path.join(tempDir('irsa'), 'token');
+    const claims = Buffer.from(JSON.stringify({ sub: 'system:serviceaccount:skyduck:skyduck', aud: 'sts.amazonaws.com' })).toString('base64url');
+    fs.writeFileSync(tokenFile, `eyJhbGciOiJSUzI1NiJ9.${claims}.c2lnbmF0dXJl`);
+    const { AWS_ACCESS_KEY_ID: _, AWS_SECRET_ACCESS_KEY: __, ...withoutKeys } = settings();
+    const { code, stdout } = await runToEnd(isolate('skyduck-aws'), ['doctor'], {
+      ...withoutKeys,
+      SKYDUCK_IDENTITY: 'workload',
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/skyduck',
+    });
+    expect(stdout).toMatch(/PASS identity\s+aws web identity: arn:aws:sts::123456789012:assumed-role\/skyduck\/\S+ via web identity token file .*token valid \d+ min/);
     expect(stdout).not.toMatch(/FAIL|SKIP/);
     expect(code).toBe(0);
   });

@@ -40,6 +40,14 @@ describe('doctor on GCP (GCS, Cloud KMS and metadata fakes)', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/PASS storage list\s+gs:\/\/snapshots/);
     expect(stdout).toContain(`gcp-kms://${KEY}`);
+    expect(stdout).toMatch(/PASS identity\s+gcp workload identity: skyduck@skyduck-e2e\.iam\.gserviceaccount\.com via metadata server at 127\.0\.0\.1:\d+, token valid \d+ min/);
+  });
+
+  it('passes with SKYDUCK_IDENTITY=workload: the metadata server only, no credential variables', async () => {
+    const { code, stdout } = await runToEnd(isolate('skyduck-gcp'), ['doctor'], { ...env, SKYDUCK_IDENTITY: 'workload' });
+    expect(stdout).not.toMatch(/FAIL|SKIP/);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/PASS identity\s+gcp workload identity: /);
   });
 
   it('fails with access denied when its credentials are not accepted, in bounded time', async () => {

@@ -13,10 +13,11 @@ describe('skyduck-local commands', () => {
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines.map((line) => line.split(/\s+/).slice(0, 3).join(' '))).toEqual([
-      'PASS config provider', 'PASS storage client', 'PASS storage list', 'PASS storage write', 'PASS storage read',
+      'PASS config provider', 'PASS identity local', 'PASS storage client', 'PASS storage list', 'PASS storage write', 'PASS storage read',
       'PASS storage delete', 'PASS keys key', 'PASS data key', 'PASS envelope encrypt',
     ]);
     expect(stdout).toMatch(/PASS data key\s+local:\/\/[0-9a-f]{16}/);
+    expect(stdout).toMatch(/PASS identity\s+local user: \S+ \(uid \d+\) via the operating system/);
     const keyFile = path.join(path.dirname(exe), 'skyduck-data', 'skyduck.key');
     expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
   });

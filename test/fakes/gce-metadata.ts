@@ -19,16 +19,22 @@ export interface FakeMetadata {
 export interface FakeMetadataOptions {
   project: string;
   email?: string;
+  /** Seconds each token lives (the real server's are about an hour); a short one makes clients refresh. */
+  expiresIn?: number;
 }
 
 const FLAVOR = 'Metadata-Flavor';
 
-export async function startFakeMetadata({ project, email = `skyduck@${project}.iam.gserviceaccount.com` }: FakeMetadataOptions): Promise<FakeMetadata> {
+export async function startFakeMetadata({
+  project,
+  email = `skyduck@${project}.iam.gserviceaccount.com`,
+  expiresIn = 3599,
+}: FakeMetadataOptions): Promise<FakeMetadata> {
   const issued = new Set<string>();
   const token = (): string => {
     const accessToken = `ya29.fake-${randomBytes(24).toString('hex')}`;
     issued.add(accessToken);
-    return JSON.stringify({ access_token: accessToken, expires_in: 3599, token_type: 'Bearer' });
+    return JSON.stringify({ access_token: accessToken, expires_in: expiresIn, token_type: 'Bearer' });
   };
   const answers: Record<string, () => string> = {
     '/computeMetadata/v1/instance': () => 'service-accounts/\n',

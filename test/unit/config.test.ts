@@ -89,3 +89,17 @@ describe('configuration warnings and printing', () => {
     expect(out).not.toContain('abc');
   });
 });
+
+describe('identity mode', () => {
+  it('defaults to auto, the SDK default chains', () => {
+    expect(loadConfig({}).identity).toBe('auto');
+  });
+
+  it.each(['workload', 'static'])('accepts SKYDUCK_IDENTITY=%s', (mode) => {
+    expect(loadConfig({ SKYDUCK_IDENTITY: mode }).identity).toBe(mode);
+  });
+
+  it('refuses an unknown mode, listing the known ones', () => {
+    expect(() => loadConfig({ SKYDUCK_IDENTITY: 'irsa' })).toThrow(/SKYDUCK_IDENTITY=irsa is not an identity mode: use one of auto, workload, static/);
+  });
+});

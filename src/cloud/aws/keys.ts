@@ -1,10 +1,11 @@
 // AWS KMS behind KeyManager. The context goes to KMS as the EncryptionContext, which KMS binds to the
 // ciphertext itself, so decrypting under another context fails in KMS, not here.
 import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { AccessDeniedError, ConfigError, type ErrorSite, NotFoundError, UnavailableError } from '../errors.ts';
+import { AccessDeniedError, CloudError, ConfigError, type ErrorSite, NotFoundError, UnavailableError } from '../errors.ts';
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { DataKey, KeyManager } from '../types.ts';
+import { credentialsFor } from './identity.ts';
 import { isTransient, setupError, statusOf, summary, transport } from './transport.ts';
 
 const UNUSABLE_KEY = new Set(['DisabledException', 'KMSInvalidStateException', 'InvalidKeyUsageException']);
@@ -28,7 +29,7 @@ export class AwsKmsKeyManager implements KeyManager {
     this.keyId = settings.key;
     this.keyUri = `aws-kms://${settings.key}`;
     // Without kmsEndpoint the SDK resolves the endpoint itself, honouring AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL.
-    this.client = new KMSClient({ ...transport, region: settings.region, endpoint: settings.kmsEndpoint });
+    this.client = new KMSClient({ ...transport, region: settings.region, endpoint: settings.kmsEndpoint, credentials: credentialsFor(settings) });
   }
 
   private site(): ErrorSite {
@@ -36,6 +37,8 @@ export class AwsKmsKeyManager implements KeyManager {
   }
 
   private mapError(error: unknown): Error {
+    // Already ours (e.g. the identity provider's ConfigError for a bad token file): keep its type.
+    if (error instanceof ConfigError || error instanceof CloudError) return error;
     const name = (error as Error).name;
     const options = { cause: error };
     if (name === 'NotFoundException') return new NotFoundError(this.site(), 'no such KMS key: check SKYDUCK_KMS_KEY and the region', options);

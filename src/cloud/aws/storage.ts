@@ -10,8 +10,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { credentialsFor } from './identity.ts';
 import { type SdkError, isTransient, setupError, statusOf, summary, transport } from './transport.ts';
-import { AccessDeniedError, ConfigError, type ErrorSite, NotFoundError, PreconditionFailedError, UnavailableError } from '../errors.ts';
+import { AccessDeniedError, CloudError, ConfigError, type ErrorSite, NotFoundError, PreconditionFailedError, UnavailableError } from '../errors.ts';
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { BlobStorageClient, ObjectInfo, PutOptions } from '../types.ts';
@@ -42,6 +43,7 @@ export class S3BlobStorage implements BlobStorageClient {
       ...transport,
       region: settings.region,
       endpoint: settings.endpoint,
+      credentials: credentialsFor(settings),
       // Emulators and most S3-compatible endpoints serve the bucket in the path, not the host name.
       forcePathStyle: settings.endpoint !== undefined,
     });
@@ -52,6 +54,8 @@ export class S3BlobStorage implements BlobStorageClient {
   }
 
   private mapError(key: string, error: unknown): Error {
+    // Already ours (e.g. the identity provider's ConfigError for a bad token file): keep its type.
+    if (error instanceof ConfigError || error instanceof CloudError) return error;
     const name = (error as SdkError).name ?? '';
     const status = statusOf(error);
     const options = { cause: error };

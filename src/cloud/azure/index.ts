@@ -1,7 +1,8 @@
 // The Azure cloud module: Blob Storage for objects, Key Vault for keys. The only place that wires the
 // Azure SDKs in; everything outside src/cloud/ sees the interfaces of types.ts.
 import type { CloudSettings } from '../settings.ts';
-import type { BlobStorageClient, KeyManager } from '../types.ts';
+import type { BlobStorageClient, FederationProvider, KeyManager } from '../types.ts';
+import { AzureManagedIdentity } from './identity.ts';
 import { AzureKeyVaultKeyManager } from './keys.ts';
 import { AzureBlobStorage } from './storage.ts';
 
@@ -16,4 +17,9 @@ export function createStorage(settings: CloudSettings): BlobStorageClient {
 /** The key setting is a Key Vault key URL, `https://<vault>/keys/<name>[/<version>]`. */
 export function createKeyManager(settings: CloudSettings): KeyManager {
   return new AzureKeyVaultKeyManager(settings);
+}
+
+/** Who skyduck runs as: the managed or workload identity, the AZURE_* credentials, or the SDK's chain. */
+export function createIdentity(settings: CloudSettings): FederationProvider {
+  return new AzureManagedIdentity(settings);
 }

@@ -7,13 +7,13 @@
 // The key version is recorded because unwrapping needs the version that wrapped: after a rotation the
 // key's latest version would no longer open older envelopes.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { DefaultAzureCredential } from '@azure/identity';
 import { type CryptographyClient, KeyClient } from '@azure/keyvault-keys';
 import { canonicalContext } from '../context.ts';
 import { AccessDeniedError, type CloudError, ConfigError, type ErrorSite, NotFoundError, UnavailableError } from '../errors.ts';
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { DataKey, KeyManager } from '../types.ts';
+import { azureCredential } from './identity.ts';
 
 const FORMAT = 1;
 const WRAP_ALGORITHM = 'RSA-OAEP-256';
@@ -55,7 +55,7 @@ export class AzureKeyVaultKeyManager implements KeyManager {
     const { host, name, version, loopback } = this.#key;
     this.keyUri = `azure-kv://${host}/keys/${name}${version ? `/${version}` : ''}`;
     this.#site = { provider: 'azure', resource: this.keyUri };
-    this.#vault = new KeyClient(this.#key.vaultUrl, new DefaultAzureCredential(), {
+    this.#vault = new KeyClient(this.#key.vaultUrl, azureCredential(settings), {
       retryOptions: { maxRetries: 0 },
       // A vault's 401 challenge names the resource to get a token for; the SDK checks that it matches
       // the vault's host. The loopback fake answers with the public cloud's resource, so only there

@@ -1,9 +1,8 @@
 // Azure Blob Storage behind BlobStorageClient. The bucket setting is `<account>/<container>`; objects are
 // block blobs named prefix + key. Credentials: AZURE_STORAGE_CONNECTION_STRING when set (the Azure
-// convention, and how azurite is reached), otherwise DefaultAzureCredential.
+// convention, and how azurite is reached), otherwise the credential SKYDUCK_IDENTITY picks (identity.ts).
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { DefaultAzureCredential } from '@azure/identity';
 import {
   AnonymousCredential,
   type BlobRequestConditions,
@@ -20,6 +19,7 @@ import { AccessDeniedError, ConfigError, type ErrorSite, NotFoundError, Precondi
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { BlobStorageClient, ObjectInfo, PutOptions } from '../types.ts';
+import { azureCredential } from './identity.ts';
 
 const MiB = 1 << 20;
 const STREAM_BLOCK_BYTES = 8 * MiB;
@@ -176,7 +176,7 @@ function serviceClient(settings: CloudSettings, account: string): BlobServiceCli
   const connectionString = process.env.AZURE_STORAGE_CONNECTION_STRING;
   if (!connectionString) {
     const url = settings.endpoint ?? `https://${account}.blob.core.windows.net`;
-    return new BlobServiceClient(url, pipeline(new DefaultAzureCredential()));
+    return new BlobServiceClient(url, pipeline(azureCredential(settings)));
   }
   // The SDK parses every connection string form (account key, SAS, emulator); the client is then
   // rebuilt on our own pipeline, which fromConnectionString cannot take.

@@ -1,7 +1,8 @@
 // Cloud KMS through @google-cloud/kms over REST (fallback: true): the gRPC transport would need .proto
-// files on disk at run time, which a sealed binary does not have. Credentials are Application Default
-// Credentials. The encryption context is bound as additionalAuthenticatedData, so a wrapped key only
-// unwraps under the context it was made for. gax's retries are off: ../retry.ts is the one policy.
+// files on disk at run time, which a sealed binary does not have. Credentials are those SKYDUCK_IDENTITY
+// allows (./identity.ts), Application Default Credentials by default. The encryption context is bound
+// as additionalAuthenticatedData, so a wrapped key only unwraps under the context it was made for.
+// gax's retries are off: ../retry.ts is the one policy.
 import { randomBytes } from 'node:crypto';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { canonicalContext } from '../context.ts';
@@ -9,6 +10,7 @@ import { AccessDeniedError, ConfigError, type ErrorSite, NotFoundError, Unavaila
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { DataKey, KeyManager } from '../types.ts';
+import { authFor } from './identity.ts';
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof KeyManagementServiceClient>[0]>;
 
@@ -60,7 +62,8 @@ export class GcpKmsKeyManager implements KeyManager {
     }
     this.keyName = settings.key;
     this.keyUri = `gcp-kms://${settings.key}`;
-    this.clientOptions = { fallback: true, ...endpointOptions(settings.kmsEndpoint) };
+    // Unset (auto), gax finds Application Default Credentials itself.
+    this.clientOptions = { fallback: true, ...endpointOptions(settings.kmsEndpoint), auth: authFor(settings.identity) };
   }
 
   /**

@@ -1,5 +1,5 @@
-// Cloud Storage through @google-cloud/storage (the JSON API). Credentials are Application Default
-// Credentials (metadata server, workload identity, gcloud login), never skyduck's configuration.
+// Cloud Storage through @google-cloud/storage (the JSON API). Credentials are those SKYDUCK_IDENTITY
+// allows (./identity.ts): Application Default Credentials by default, never skyduck's configuration.
 // The SDK's own retries are off: every call runs under the one policy of ../retry.ts.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +8,7 @@ import { AccessDeniedError, ConfigError, type ErrorSite, NotFoundError, Precondi
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { BlobStorageClient, ObjectInfo, PutOptions } from '../types.ts';
+import { authFor } from './identity.ts';
 
 /** Per attempt, so that an unreachable or stalled endpoint fails in bounded time. */
 const DEADLINE_MS = 30_000;
@@ -65,8 +66,10 @@ export class GcsBlobStorage implements BlobStorageClient {
     // A prefix names a folder, as it does for local storage: 'tenant' must not reach into 'tenant2/'.
     this.root = settings.prefix ? settings.prefix.replace(/\/?$/, '/') : '';
     this.location = `gs://${settings.bucket}${this.root ? `/${this.root.slice(0, -1)}` : ''}`;
+    const auth = authFor(settings.identity);
     const storage = new Storage({
       apiEndpoint: settings.endpoint,
+      ...(auth ? { authClient: auth } : {}),
       // Otherwise the SDK sends no credentials to an endpoint other than Google's own (a private or test one).
       useAuthWithCustomEndpoint: true,
       retryOptions: { autoRetry: false },
@@ -94,7 +97,7 @@ export class GcsBlobStorage implements BlobStorageClient {
     if (status === 404) return new NotFoundError(site, 'no such object');
     if (status === 412) return new PreconditionFailedError(site, 'the object already exists (create-only put)');
     if (status === 401 || status === 403) {
-      return new AccessDeniedError(site, `refused (${status}: ${detail(error)}); check the roles of the Application Default Credentials' principal`);
+      return new AccessDeniedError(site, `refused (${status}: ${detail(error)}); check the roles of the principal skyduck runs as (SKYDUCK_IDENTITY)`);
     }
     if (status === undefined && /default credentials/i.test(detail(error))) {
       return new AccessDeniedError(site, `no Google credentials found (Application Default Credentials): ${detail(error)}`);

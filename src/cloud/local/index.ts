@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CloudSettings } from '../settings.ts';
-import type { BlobStorageClient, KeyManager } from '../types.ts';
+import type { BlobStorageClient, FederationProvider, KeyManager } from '../types.ts';
+import { LocalIdentity } from './identity.ts';
 import { LocalKeyManager, writeKeyFile } from './keys.ts';
 import { LocalBlobStorage } from './storage.ts';
 
@@ -25,4 +26,8 @@ export function createKeyManager(settings: CloudSettings): KeyManager {
   const file = settings.key ?? defaultKeyFile(settings);
   if (!settings.key && !fs.existsSync(file)) writeKeyFile(file);
   return LocalKeyManager.fromFile(file);
+}
+
+export function createIdentity(_settings: CloudSettings): FederationProvider {
+  return new LocalIdentity();
 }
