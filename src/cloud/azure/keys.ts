@@ -232,7 +232,7 @@ function credentialError(site: ErrorSite, error: Error): CloudError | undefined 
     return new UnavailableError(site, `token service unavailable (${statusCode})`, { cause: error });
   }
   if (error.name === 'CredentialUnavailableError' || error.name === 'AggregateAuthenticationError' || error.name === 'AuthenticationError') {
-    return new AccessDeniedError(site, 'no Azure credential: DefaultAzureCredential found none usable (managed identity, workload identity, AZURE_* environment, az login)', { cause: error });
+    return new AccessDeniedError(site, 'no usable Azure credential for SKYDUCK_IDENTITY (auto tries managed identity, workload identity, AZURE_* environment and az login; see skyduck doctor)', { cause: error });
   }
   return undefined;
 }

@@ -239,7 +239,7 @@ function credentialError(site: ErrorSite, error: unknown): Error | undefined {
     return new UnavailableError(site, `token service unavailable (${statusCode})`, { cause: error });
   }
   if (name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError' || name === 'AuthenticationError') {
-    return new AccessDeniedError(site, 'no Azure credential: DefaultAzureCredential found none usable (managed identity, workload identity, AZURE_* environment, az login)', { cause: error });
+    return new AccessDeniedError(site, 'no usable Azure credential for SKYDUCK_IDENTITY (auto tries managed identity, workload identity, AZURE_* environment and az login; see skyduck doctor)', { cause: error });
   }
   return undefined;
 }
