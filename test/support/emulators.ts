@@ -62,17 +62,48 @@ export function azuriteMissing(): string | undefined {
   return fs.existsSync(path.join(root, 'node_modules', '.bin', 'azurite-blob')) ? undefined : 'azurite is not installed (npm ci)';
 }
 
-/** Azurite's Blob service, in memory, with the well-known development account. */
-export async function startAzurite(): Promise<Emulator> {
+export interface AzuriteTls {
+  /** PEM files of a certificate for 127.0.0.1 and its key (see selfSignedCertificate). */
+  cert: string;
+  key: string;
+}
+
+/**
+ * Azurite's Blob service, in memory, with the well-known development account. With `tls`, it serves
+ * HTTPS and accepts OAuth bearer tokens (`--oauth basic`: JWT claims checked, signature not).
+ */
+export async function startAzurite(tls?: AzuriteTls): Promise<Emulator> {
   const port = await freePort();
+  const oauth = tls ? ['--oauth', 'basic', '--cert', tls.cert, '--key', tls.key] : [];
   const child = spawn(process.execPath, [
     path.join(root, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js'),
     '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--disableTelemetry',
-    '--skipApiVersionCheck', '--silent',
+    '--skipApiVersionCheck', '--silent', ...oauth,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const endpoint = `http://127.0.0.1:${port}/devstoreaccount1`;
-  await started(child, 'azurite', async () => (await fetch(`http://127.0.0.1:${port}/`)).status > 0);
+  const scheme = tls ? 'https' : 'http';
+  const endpoint = `${scheme}://127.0.0.1:${port}/devstoreaccount1`;
+  await started(child, 'azurite', () => listening(port));
   return { endpoint, port, stop: stopper(child) };
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1, made with the openssl command. */
+export function selfSignedCertificate(dir: string): AzuriteTls {
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.stderr}`);
+  return { cert, key };
 }
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
