@@ -111,6 +111,20 @@ describe.skipIf(missing !== undefined && !inCI)(`doctor on Azure with managed id
     expect(code).toBe(0);
     expect(stdout).not.toContain(identity.token);
   });
+
+  it('fails with access denied, naming the fix, when the token is for another audience', async () => {
+    const other = await startFakeManagedIdentity({ claims: { aud: 'https://management.azure.com' } });
+    try {
+      const { code, stdout } = await runToEnd(isolate('skyduck-azure'), ['doctor'], {
+        ...env, IDENTITY_ENDPOINT: other.endpoint, IDENTITY_HEADER: other.header,
+      });
+      expect(code).toBe(1);
+      expect(stdout).toMatch(/FAIL storage list\s+azure: .*fix: grant skyduck's identity access/);
+      expect(stdout).not.toContain(other.token);
+    } finally {
+      await other.stop();
+    }
+  });
 });
 
 /** Creates a container over azurite's OAuth endpoint, as the managed identity. */
