@@ -67,7 +67,11 @@ export const SETTINGS = {
 export type SettingName = keyof typeof SETTINGS;
 
 /** SKYDUCK_* variables that are not settings of the table above but are still read. */
-export const OTHER_VARIABLES = ['SKYDUCK_TRACE_STARTUP'] as const;
+export const OTHER_VARIABLES = [
+  'SKYDUCK_TRACE_STARTUP',
+  // Set by the Terraform modules already; read by the snapshot scheduler of the durability issue.
+  'SKYDUCK_SNAPSHOT_INTERVAL',
+] as const;
 
 /** Legacy names whose presence alone selects aws when SKYDUCK_CLOUD is unset. */
 export const LEGACY_AWS_SIGNALS = ['SKYDUCK_S3_BUCKET', 'S3_BUCKET', 'SKYDUCK_S3_ENDPOINT'] as const;
