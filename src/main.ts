@@ -16,6 +16,7 @@ commands:
   version [--json] print the version, variant, compiled clouds and runtime versions
   config           print every setting, its value and where it came from
   doctor           check that the configured storage and keys work, one line per check
+  selftest         doctor, plus the HTTP API started on a loopback port and queried (a smoke test)
   keygen [--out F] write a new local key file (mode 0600; default: SKYDUCK_KMS_KEY or <data dir>/skyduck.key)
   help             print this text
 
@@ -86,6 +87,12 @@ async function main(argv: string[]): Promise<void> {
       const { doctor } = await import('./commands/doctor.ts');
       const healthy = await doctor(loadConfig(process.env), (line) => process.stdout.write(line));
       process.exitCode = healthy ? 0 : 1;
+      return;
+    }
+    case 'selftest': {
+      const { selftest } = await import('./commands/selftest.ts');
+      const passed = await selftest(loadConfig(process.env), (line) => process.stdout.write(line), fail);
+      process.exitCode = passed ? 0 : 1;
       return;
     }
     case 'keygen': {

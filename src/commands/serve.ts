@@ -22,7 +22,14 @@ function listenError(error: NodeJS.ErrnoException, config: Config): StartupError
   return new StartupError(`cannot listen on ${where}: ${reason}; set SKYDUCK_LISTEN to another host:port`);
 }
 
-export async function serve(config: Config, fail: (error: unknown) => never): Promise<void> {
+export interface RunningServer {
+  url: string;
+  /** Stops accepting, finishes in-flight requests (bounded), closes DuckDB. */
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP API on config.listen; `fail` ends the process if the database cannot open. */
+export async function startServer(config: Config, fail: (error: unknown) => never): Promise<RunningServer> {
   assertCompiled(config.cloud);
   ensureWritableDir(config.dataDir, 'SKYDUCK_DATA_DIR');
 
@@ -63,7 +70,21 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
   mark('listening');
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
-  console.log(`${buildInfo.binary} ${buildInfo.version} listening on http://${host}:${port}`);
+
+  const stop = () => new Promise<void>((resolve, reject) => {
+    const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
+    server.close(() => {
+      clearTimeout(force);
+      database.then((db) => db.close()).then(() => nativeSaved).then(() => resolve(), reject);
+    });
+    server.closeIdleConnections();
+  });
+  return { url: `http://${host}:${port}`, stop };
+}
+
+export async function serve(config: Config, fail: (error: unknown) => never): Promise<void> {
+  const server = await startServer(config, fail);
+  console.log(`${buildInfo.binary} ${buildInfo.version} listening on ${server.url}`);
   for (const warning of config.warnings) console.error(`skyduck: ${warning}`);
 
   let stopping = false;
@@ -71,18 +92,7 @@ export async function serve(config: Config, fail: (error: unknown) => never): Pr
     if (stopping) return;
     stopping = true;
     console.error(`skyduck: ${signal}: finishing in-flight requests`);
-    const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
-    server.close(async () => {
-      clearTimeout(force);
-      try {
-        (await database).close();
-        await nativeSaved;
-      } catch (error) {
-        fail(error);
-      }
-      process.exit(0);
-    });
-    server.closeIdleConnections();
+    server.stop().then(() => process.exit(0), fail);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -39,6 +39,14 @@ describe('skyduck-local commands', () => {
     expect(stdout.trim().split('\n')).toEqual([expect.stringMatching(/^FAIL config\s+SKYDUCK_CLOUD=gcp needs a binary built with gcp support: use skyduck-gcp or skyduck/)]);
   });
 
+  it('selftest answers a query over HTTP and passes doctor, with no configuration at all', async () => {
+    const { code, stdout } = await runToEnd(exe, ['selftest'], {});
+    expect(stdout).toMatch(/^PASS http query\s+select 42 over http:\/\/127\.0\.0\.1:\d+/);
+    expect(stdout).toMatch(/PASS envelope/);
+    expect(stdout).not.toMatch(/FAIL|SKIP/);
+    expect(code).toBe(0);
+  });
+
   it('keygen writes a 0600 key file and never overwrites one', async () => {
     const keyFile = path.join(tempDir('key'), 'k');
     const first = await runToEnd(exe, ['keygen', '--out', keyFile], env());
