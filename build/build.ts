@@ -17,6 +17,7 @@ import { bytesPerPackage, describeLeaks, findLeaks } from './leak-check.ts';
 import { prepareNativeAssets } from './native-assets.ts';
 import { type VariantReport, formatTable, writeChecksums, writeReport } from './report.ts';
 import { prepareRuntime } from './runtime.ts';
+import { createSbom, writeSbom } from './sbom.ts';
 import { seal } from './seal.ts';
 import { inputHash, isUpToDate, writeStamp } from './stamp.ts';
 import { hostTargetName, isHostTarget, resolveTarget } from './targets.ts';
@@ -128,6 +129,10 @@ async function main(): Promise<void> {
       bundleFile: bundled.file, runtimeNode: runtime!.node, assets: native!.assets, output,
       codeCache: isHostTarget(opts.target), workDir,
     });
+    writeSbom(path.join(opts.out, `${variant.binary}.cdx.json`), createSbom({
+      metafile: bundled.metafile, root, variant: variant.name, binary: variant.binary, target: opts.target.name,
+      commit, nodeVersion: process.versions.node, nativePackageDirs: [runtime!.duckdbDir],
+    }));
     writeStamp(opts.out, variant.binary, hash);
 
     const report: VariantReport = {
