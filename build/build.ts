@@ -1,5 +1,5 @@
 // npm run build [-- --variant NAME] [--target linux-arm64] [--force] [--no-compress] [--no-strip]
-//                  [--variants DIR] [--out DIR] [--no-seal]
+//                  [--variants DIR] [--out DIR] [--no-seal] [--packager node-sea|pkg]
 // For each variant: bundle -> leak check -> seal -> report. Up-to-date binaries are kept (--force rebuilds).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,10 +15,10 @@ import { bundle } from './bundle.ts';
 import { BuildError } from './errors.ts';
 import { bytesPerPackage, describeLeaks, findLeaks } from './leak-check.ts';
 import { prepareNativeAssets } from './native-assets.ts';
+import { loadPackager, packagerNames } from './packager.ts';
 import { type VariantReport, formatTable, writeChecksums, writeReport } from './report.ts';
 import { prepareRuntime } from './runtime.ts';
 import { createSbom, writeSbom } from './sbom.ts';
-import { seal } from './seal.ts';
 import { inputHash, isUpToDate, writeStamp } from './stamp.ts';
 import { hostTargetName, isHostTarget, resolveTarget } from './targets.ts';
 import { type Variant, carriersOf, loadVariants } from './variants.ts';
@@ -39,6 +39,7 @@ function options() {
       'no-compress': { type: 'boolean', default: false },
       'no-strip': { type: 'boolean', default: false },
       'no-seal': { type: 'boolean', default: false },
+      packager: { type: 'string', default: 'node-sea' },
     },
     });
   } catch (error) {
@@ -46,6 +47,9 @@ function options() {
   }
   const { values } = parsed;
   const target = resolveTarget(values.target);
+  if (!(packagerNames as readonly string[]).includes(values.packager)) {
+    throw new BuildError(`unknown packager '${values.packager}': use one of ${packagerNames.join(', ')}`);
+  }
   const out = path.resolve(values.out ?? (isHostTarget(target) ? path.join(root, 'dist') : path.join(root, 'dist', target.name)));
   return { ...values, target, out, compress: !values['no-compress'], strip: !values['no-strip'], sealed: !values['no-seal'] };
 }
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
   const version = (require('../package.json') as { version: string }).version;
   const duckdb = `v${(require('@duckdb/node-bindings/package.json') as { version: string }).version.replace(/-r\.\d+$/, '')}`;
   const commit = gitCommit();
+  const packager = await loadPackager(opts.packager);
   fs.mkdirSync(opts.out, { recursive: true });
 
   const step = (i: number, variant: Variant, what: string) =>
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
 
   for (const [i, variant] of chosen.entries()) {
     const variantStarted = performance.now();
-    const hashInputs = { variant, commit, target: opts.target.name, compress: opts.compress, strip: opts.strip, node: process.versions.node };
+    const hashInputs = { variant, commit, target: opts.target.name, compress: opts.compress, strip: opts.strip, node: process.versions.node, packager: packager.name };
     const hash = inputHash(root, hashInputs);
     if (opts.sealed && !opts.force && isUpToDate(opts.out, variant.binary, hash)) {
       step(i, variant, `up to date: ${path.join(opts.out, variant.binary)}`);
@@ -123,11 +128,11 @@ async function main(): Promise<void> {
     if (leaks.length > 0) throw new BuildError(describeLeaks(variant, leaks));
     if (!opts.sealed) continue;
 
-    step(i, variant, `seal (${(bundled.bytes / 1e6).toFixed(1)} MB bundle)`);
+    step(i, variant, `seal with ${packager.name} (${(bundled.bytes / 1e6).toFixed(1)} MB bundle)`);
     const output = path.join(opts.out, variant.binary);
-    await seal({
+    await packager.seal({
       bundleFile: bundled.file, runtimeNode: runtime!.node, assets: native!.assets, output,
-      codeCache: isHostTarget(opts.target), workDir,
+      codeCache: isHostTarget(opts.target), workDir, target: opts.target,
     });
     writeSbom(path.join(opts.out, `${variant.binary}.cdx.json`), createSbom({
       metafile: bundled.metafile, root, variant: variant.name, binary: variant.binary, target: opts.target.name,
@@ -135,8 +140,8 @@ async function main(): Promise<void> {
     }));
     writeStamp(opts.out, variant.binary, hash);
 
-    const report: VariantReport = {
-      variant: variant.name, binary: variant.binary, target: opts.target.name,
+    const report: VariantReport & { packager: string } = {
+      packager: packager.name, variant: variant.name, binary: variant.binary, target: opts.target.name,
       bundle_bytes: bundled.bytes, bytes_per_package: bytesPerPackage(bundled.metafile),
       binary_bytes: fs.statSync(output).size, gzip_bytes: 0,
       build_seconds: (performance.now() - variantStarted) / 1000,

@@ -5,18 +5,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Packager, SealOptions } from '../packager.ts';
 
 const run = promisify(execFile);
 
-export async function seal(opts: {
-  bundleFile: string;
-  runtimeNode: string;
-  assets: Record<string, string>;
-  output: string;
-  /** V8 code cache is only valid for the Node that builds it: host targets only. */
-  codeCache: boolean;
-  workDir: string;
-}): Promise<void> {
+async function seal(opts: SealOptions): Promise<void> {
   const config = {
     main: opts.bundleFile,
     output: `${opts.output}.tmp`,
@@ -38,3 +31,5 @@ export async function seal(opts: {
   fs.chmodSync(config.output, 0o755);
   fs.renameSync(config.output, opts.output);
 }
+
+export const nodeSea: Packager = { name: 'node-sea', seal };
