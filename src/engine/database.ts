@@ -1,8 +1,27 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { QueryError, type QueryResult, type QueryRunner } from './types.ts';
 
 export const DATABASE_FILE = 'skyduck.duckdb';
+/** DuckDB's spill directory, the only one SQL may touch (the data dir also holds the local key file). */
+const TEMP_DIR = 'tmp';
+
+const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * SQL can reach no file, network or extension: only the database already open and its spill directory.
+ * lock_configuration makes every later SET of a setting fail, so a statement cannot undo this.
+ */
+async function sandbox(connection: DuckDBConnection, tempDir: string): Promise<void> {
+  await mkdir(tempDir, { recursive: true });
+  await connection.run(`SET temp_directory = ${quote(tempDir)}`);
+  await connection.run(`SET allowed_directories = [${quote(tempDir)}]`);
+  await connection.run('SET enable_external_access = false');
+  await connection.run('SET autoinstall_known_extensions = false');
+  await connection.run('SET autoload_known_extensions = false');
+  await connection.run('SET lock_configuration = true');
+}
 
 /** DuckDB's own errors carry a kind prefix ("Parser Error: ...", "Catalog Error: ..."). */
 function isStatementError(error: unknown): error is Error {
@@ -22,6 +41,7 @@ export class Database implements QueryRunner {
   static async open(dataDir: string): Promise<Database> {
     const instance = await DuckDBInstance.create(path.join(dataDir, DATABASE_FILE));
     const connection = await instance.connect();
+    await sandbox(connection, path.join(dataDir, TEMP_DIR));
     return new Database(instance, connection);
   }
 

@@ -89,6 +89,16 @@ describe('skyduck-local command line', () => {
     expect(await terminate(running)).toBe(0);
   });
 
+  it('refuses SQL that reaches outside the database: files, extensions, settings', async () => {
+    const running = await serve(exe, env);
+    for (const sql of ["select * from read_text('/etc/passwd')", 'INSTALL httpfs', 'SET enable_external_access = true']) {
+      const refused = await query(running.url, sql);
+      expect(refused.status, sql).toBe(400);
+      expect(JSON.stringify(refused.body)).not.toContain('root:');
+    }
+    expect(await terminate(running)).toBe(0);
+  });
+
   it('keeps data in SKYDUCK_DATA_DIR across restarts', async () => {
     const dataDir = tempDir('data');
     let running = await serve(exe, { ...env, SKYDUCK_DATA_DIR: dataDir });

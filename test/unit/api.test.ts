@@ -72,3 +72,29 @@ describe('HTTP API', () => {
     expect(String(logged.at(-1))).toContain('secret detail');
   });
 });
+
+describe('sandbox', () => {
+  it.each([
+    ["select * from read_text('/etc/passwd')", /Permission Error|disabled/i],
+    ["select * from read_csv('/etc/hosts')", /Permission Error|disabled/i],
+    ['INSTALL httpfs', /Permission Error|disabled|not/i],
+    ["ATTACH '/tmp/other.duckdb' AS other", /Permission Error|disabled/i],
+    ["COPY (select 1) TO '/tmp/skyduck-leak.csv'", /Permission Error|disabled/i],
+    ['SET enable_external_access = true', /lock|configuration/i],
+    ['RESET lock_configuration', /lock|configuration/i],
+  ])('refuses %s', async (sql, message) => {
+    const response = await post(JSON.stringify({ sql }));
+    expect(response.status).toBe(400);
+    const body: any = await response.json();
+    expect(body.error.code).toBe('query_error');
+    expect(body.error.message).toMatch(message);
+  });
+
+  it('still creates, writes and reads tables in its own database', async () => {
+    for (const sql of ['create table sandboxed as select range as n from range(3)', 'insert into sandboxed values (3)']) {
+      expect((await post(JSON.stringify({ sql }))).status).toBe(200);
+    }
+    const body: any = await (await post(JSON.stringify({ sql: 'select count(*) as c from sandboxed' }))).json();
+    expect(body.rows).toEqual([['4']]);
+  });
+});
