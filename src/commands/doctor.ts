@@ -7,6 +7,7 @@ import { AccessDeniedError, NotFoundError, UnavailableError } from '../cloud/err
 import type { FederationProvider } from '../cloud/types.ts';
 import type { Config } from '../config/config.ts';
 import { Envelope } from '../crypto/envelope.ts';
+import { withDeadline } from '../deadline.ts';
 
 const CHECK_TIMEOUT_MS = 30_000;
 const PROBE_PREFIX = '.skyduck-doctor/';
@@ -21,14 +22,6 @@ function fixFor(error: unknown): string {
 function describe(error: unknown): string {
   const fix = fixFor(error);
   return `${(error as Error)?.message ?? String(error)}${fix ? `; fix: ${fix}` : ''}`;
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** `gcp workload identity: sa@p.iam.gserviceaccount.com via metadata server at …, token valid 58 min` */
@@ -61,7 +54,7 @@ class Report {
       }
       const started = performance.now();
       try {
-        const result = await withTimeout(run(), name);
+        const result = await withDeadline(run(), CHECK_TIMEOUT_MS, () => new Error(`${name} did not finish within ${CHECK_TIMEOUT_MS / 1000} s`));
         const text = typeof detail === 'function' ? detail(result) : detail;
         this.write(`PASS ${label} ${text} (${Math.round(performance.now() - started)} ms)\n`);
         return result;

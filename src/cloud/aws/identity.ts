@@ -6,6 +6,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromEnv, fromHttp, fromIni, fromNodeProviderChain, fromTokenFile } from '@aws-sdk/credential-providers';
 import { AccessDeniedError, CloudError, ConfigError, UnavailableError } from '../errors.ts';
 import { withRetry } from '../retry.ts';
+import { withDeadline } from '../../deadline.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { FederationProvider, Identity } from '../types.ts';
 import { type SdkError, isTransient, statusOf, summary, transport } from './transport.ts';
@@ -144,12 +145,6 @@ function describeSource(credentials: Credentials, fallback: string): string {
   return fallback;
 }
 
-function timeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)));
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
-
 export class AwsWebIdentity implements FederationProvider {
   readonly name: string;
   private readonly plan: Plan;
@@ -173,7 +168,7 @@ export class AwsWebIdentity implements FederationProvider {
     const site = { provider: 'aws' as const, resource: this.plan.role ?? 'credentials' };
     const expired = () => new UnavailableError(site, `no credentials within ${RESOLVE_TIMEOUT_MS / 1000} s from ${this.plan.tried}`);
     try {
-      return await timeout(this.plan.provider(), RESOLVE_TIMEOUT_MS, expired);
+      return await withDeadline(this.plan.provider(), RESOLVE_TIMEOUT_MS, expired);
     } catch (error) {
       throw this.mapResolveError(error);
     }

@@ -14,6 +14,7 @@ import {
   WorkloadIdentityCredential,
 } from '@azure/identity';
 import { AccessDeniedError, CloudError, type ErrorSite, UnavailableError } from '../errors.ts';
+import { withDeadline } from '../../deadline.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { FederationProvider, Identity } from '../types.ts';
 
@@ -77,21 +78,15 @@ export class AzureManagedIdentity implements FederationProvider {
    */
   async #token(): Promise<AccessToken> {
     const site: ErrorSite = { provider: 'azure', resource: this.#origin.source };
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new UnavailableError(site, `no token within ${TOKEN_TIMEOUT_MS / 1000} s: ${this.#origin.hint}`)),
-        TOKEN_TIMEOUT_MS,
-      );
-    });
+    // The race as well as the signal: ManagedIdentityCredential does not pass the signal on to MSAL.
+    const getToken = this.#credential.getToken(STORAGE_SCOPE, { abortSignal: AbortSignal.timeout(TOKEN_TIMEOUT_MS) });
     try {
-      const token = await Promise.race([this.#credential.getToken(STORAGE_SCOPE, { abortSignal: AbortSignal.timeout(TOKEN_TIMEOUT_MS) }), timeout]);
+      const token = await withDeadline(getToken, TOKEN_TIMEOUT_MS,
+        () => new UnavailableError(site, `no token within ${TOKEN_TIMEOUT_MS / 1000} s: ${this.#origin.hint}`));
       if (!token) throw new AccessDeniedError(site, this.#origin.hint);
       return token;
     } catch (error) {
       throw error instanceof CloudError ? error : tokenError(site, this.#origin.hint, error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type AuthClient, Compute, GoogleAuth, gcpMetadata, JWT, UserRefreshClient } from 'google-auth-library';
 import { AccessDeniedError, CloudError, ConfigError, type ErrorSite, UnavailableError } from '../errors.ts';
+import { withDeadline } from '../../deadline.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { FederationProvider, Identity } from '../types.ts';
 
@@ -18,18 +19,6 @@ const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
 const DEADLINE_MS = 10_000;
 
 class DeadlineExceeded extends Error {}
-
-async function withDeadline<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded()), DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Where google-auth-library sends metadata requests: GCE_METADATA_IP or _HOST replace the link-local address. */
 const metadataHost = (): string => process.env.GCE_METADATA_IP || process.env.GCE_METADATA_HOST || '169.254.169.254';
@@ -104,7 +93,7 @@ export class GcpWorkloadIdentity implements FederationProvider {
       return this.describe(client);
     };
     try {
-      return await withDeadline(find());
+      return await withDeadline(find(), DEADLINE_MS, () => new DeadlineExceeded());
     } catch (error) {
       throw this.mapError(error, client !== undefined);
     }

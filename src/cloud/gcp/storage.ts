@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Bucket, type File, Storage } from '@google-cloud/storage';
 import { AccessDeniedError, ConfigError, type ErrorSite, NotFoundError, PreconditionFailedError, UnavailableError } from '../errors.ts';
+import { withDeadline } from '../../deadline.ts';
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { BlobStorageClient, ObjectInfo, PutOptions } from '../types.ts';
@@ -36,21 +37,10 @@ function detail(error: unknown): string {
 }
 
 /**
- * Gives up on `operation` after `ms`. The SDK's own `timeout` option reaches no request on Node: its
- * transport (teeny-request over node-fetch 3) drops it, and nothing else can abort a request. The
- * abandoned request ends when its connection does.
+ * The SDK's own `timeout` option reaches no request on Node: its transport (teeny-request over
+ * node-fetch 3) drops it, and nothing else can abort a request; so each attempt gets a deadline.
  */
-async function withDeadline<T>(operation: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`timed out after ${ms / 1000} s`), { code: 'ETIMEDOUT' })), ms);
-  });
-  try {
-    return await Promise.race([operation, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const timedOut = () => Object.assign(new Error(`timed out after ${DEADLINE_MS / 1000} s`), { code: 'ETIMEDOUT' });
 
 const createOnly = (opts?: PutOptions) => (opts?.ifNoneMatch === '*' ? { preconditionOpts: { ifGenerationMatch: 0 } } : {});
 
@@ -109,7 +99,7 @@ export class GcsBlobStorage implements BlobStorageClient {
   }
 
   private call<T>(key: string, operation: () => Promise<T>): Promise<T> {
-    return withRetry(() => withDeadline(operation(), DEADLINE_MS).catch((error: unknown) => {
+    return withRetry(() => withDeadline(operation(), DEADLINE_MS, timedOut).catch((error: unknown) => {
       throw this.mapError(key, error);
     }));
   }
