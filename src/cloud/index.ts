@@ -17,11 +17,12 @@ export function compiledClouds(): CloudName[] {
   return clouds;
 }
 
+const notCompiled = (cloud: CloudName) =>
+  new ProviderNotCompiledError(cloud, buildInfo.binary, buildInfo.carriers[cloud] ?? [], compiledClouds());
+
 /** Fails at once, before any work, when the binary lacks the cloud the configuration asks for. */
 export function assertCompiled(cloud: CloudName): void {
-  if (!compiledClouds().includes(cloud)) {
-    throw new ProviderNotCompiledError(cloud, buildInfo.binary, buildInfo.carriers[cloud] ?? [], compiledClouds());
-  }
+  if (!compiledClouds().includes(cloud)) throw notCompiled(cloud);
 }
 
 export async function loadCloud(cloud: CloudName): Promise<CloudModule> {
@@ -29,5 +30,5 @@ export async function loadCloud(cloud: CloudName): Promise<CloudModule> {
   if (cloud === 'aws' && CLOUD_AWS) return import('./aws/index.ts');
   if (cloud === 'gcp' && CLOUD_GCP) return import('./gcp/index.ts');
   if (cloud === 'azure' && CLOUD_AZURE) return import('./azure/index.ts');
-  throw new ProviderNotCompiledError(cloud, buildInfo.binary, buildInfo.carriers[cloud] ?? [], compiledClouds());
+  throw notCompiled(cloud);
 }

@@ -1,3 +1,6 @@
+export const IDENTITY_MODES = ['auto', 'workload', 'static'] as const;
+export type IdentityMode = (typeof IDENTITY_MODES)[number];
+
 /** The cloud-facing part of the configuration, the same for every cloud (names from DESIGN.md). */
 export interface CloudSettings {
   /** S3/GCS bucket, `<account>/<container>` for Azure; for local, the storage directory. */
@@ -15,7 +18,7 @@ export interface CloudSettings {
    * `gcloud auth application-default login` or `az login` keeps working), `workload` accepts only the
    * platform's workload identity, `static` only keys from the environment or key files.
    */
-  identity?: 'auto' | 'workload' | 'static';
+  identity?: IdentityMode;
   /** skyduck's data dir: local storage and the local key file live under it by default. */
   dataDir: string;
 }

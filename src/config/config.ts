@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { ConfigError } from '../cloud/errors.ts';
+import { IDENTITY_MODES, type IdentityMode } from '../cloud/settings.ts';
 import { CLOUD_NAMES, type CloudName } from '../cloud/types.ts';
 import { LEGACY_AWS_SIGNALS, OTHER_VARIABLES, SETTINGS, type SettingName } from './settings.ts';
 
@@ -11,9 +12,6 @@ export interface Listen {
   host: string;
   port: number;
 }
-
-export const IDENTITY_MODES = ['auto', 'workload', 'static'] as const;
-export type IdentityMode = (typeof IDENTITY_MODES)[number];
 
 export interface Config {
   cloud: CloudName;
@@ -36,6 +34,7 @@ export interface Config {
 export { ConfigError };
 
 const cloudSchema = z.enum(CLOUD_NAMES as [CloudName, ...CloudName[]]);
+const identitySchema = z.enum(IDENTITY_MODES);
 
 const LISTEN = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):)?(\d{1,5})$/;
 
@@ -121,10 +120,11 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const identityValue = read('identity') ?? 'auto';
-  if (!(IDENTITY_MODES as readonly string[]).includes(identityValue)) {
+  const identityMode = identitySchema.safeParse(identityValue);
+  if (!identityMode.success) {
     throw new ConfigError(`SKYDUCK_IDENTITY=${identityValue} is not an identity mode: use one of ${IDENTITY_MODES.join(', ')}`);
   }
-  const identity = identityValue as IdentityMode;
+  const identity = identityMode.data;
 
   const listenValue = read('listen') ?? '127.0.0.1:8080';
   const listen = parseListen(listenValue);

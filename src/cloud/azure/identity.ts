@@ -15,7 +15,7 @@ import {
 } from '@azure/identity';
 import { AccessDeniedError, CloudError, type ErrorSite, UnavailableError } from '../errors.ts';
 import { withDeadline } from '../../deadline.ts';
-import type { CloudSettings } from '../settings.ts';
+import type { CloudSettings, IdentityMode as Mode } from '../settings.ts';
 import type { FederationProvider, Identity } from '../types.ts';
 
 /** Storage's scope: the token identity() fetches is one the Blob adapter could use. */
@@ -24,7 +24,6 @@ const TOKEN_TIMEOUT_MS = 10_000;
 const IMDS_HOST = 'http://169.254.169.254';
 const FALLBACK = 'or set SKYDUCK_IDENTITY=auto';
 
-type Mode = NonNullable<CloudSettings['identity']>;
 
 /** Where the credential for a mode comes from, for names, sources and messages. */
 interface Origin {
@@ -170,4 +169,16 @@ function hasEnvironmentCredential(): boolean {
 /** The account a storage connection string names; never any other part of it (the key, a SAS). */
 function connectionAccount(): string | undefined {
   return /(?:^|;)AccountName=([^;]+)/.exec(process.env.AZURE_STORAGE_CONNECTION_STRING ?? '')?.[1];
+}
+
+/** @azure/identity's failures: no credential in the chain, or the token service refused or failed. */
+export function credentialError(site: ErrorSite, error: unknown): Error | undefined {
+  const { name, statusCode } = (error ?? {}) as { name?: string; statusCode?: number };
+  if (name === 'AuthenticationError' && statusCode !== undefined && (statusCode === 429 || statusCode >= 500)) {
+    return new UnavailableError(site, `token service unavailable (${statusCode})`, { cause: error });
+  }
+  if (name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError' || name === 'AuthenticationError') {
+    return new AccessDeniedError(site, 'no usable Azure credential for SKYDUCK_IDENTITY (auto tries managed identity, workload identity, AZURE_* environment and az login; see skyduck doctor)', { cause: error });
+  }
+  return undefined;
 }

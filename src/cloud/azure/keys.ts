@@ -13,7 +13,7 @@ import { AccessDeniedError, type CloudError, ConfigError, type ErrorSite, NotFou
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { DataKey, KeyManager } from '../types.ts';
-import { azureCredential } from './identity.ts';
+import { azureCredential, credentialError } from './identity.ts';
 
 const FORMAT = 1;
 const WRAP_ALGORITHM = 'RSA-OAEP-256';
@@ -225,14 +225,3 @@ function usageError(site: ErrorSite, operation: string, error: Error): CloudErro
   return new AccessDeniedError(site, `the key cannot be used for ${operation} (${error.message}): fix it in Key Vault, or set SKYDUCK_KMS_KEY to another key`, { cause: error });
 }
 
-/** @azure/identity's failures: no credential in the chain, or the token service refused or failed. */
-function credentialError(site: ErrorSite, error: Error): CloudError | undefined {
-  const { statusCode } = error as { statusCode?: number };
-  if (error.name === 'AuthenticationError' && statusCode !== undefined && (statusCode === 429 || statusCode >= 500)) {
-    return new UnavailableError(site, `token service unavailable (${statusCode})`, { cause: error });
-  }
-  if (error.name === 'CredentialUnavailableError' || error.name === 'AggregateAuthenticationError' || error.name === 'AuthenticationError') {
-    return new AccessDeniedError(site, 'no usable Azure credential for SKYDUCK_IDENTITY (auto tries managed identity, workload identity, AZURE_* environment and az login; see skyduck doctor)', { cause: error });
-  }
-  return undefined;
-}

@@ -19,7 +19,7 @@ import { AccessDeniedError, ConfigError, type ErrorSite, NotFoundError, Precondi
 import { withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { BlobStorageClient, ObjectInfo, PutOptions } from '../types.ts';
-import { azureCredential } from './identity.ts';
+import { azureCredential, credentialError } from './identity.ts';
 
 const MiB = 1 << 20;
 const STREAM_BLOCK_BYTES = 8 * MiB;
@@ -232,14 +232,3 @@ function errorCode(error: RestError): string | undefined {
   return details?.errorCode ?? error.code;
 }
 
-/** @azure/identity's failures: no credential in the chain, or the token service refused or failed. */
-function credentialError(site: ErrorSite, error: unknown): Error | undefined {
-  const { name, statusCode } = (error ?? {}) as { name?: string; statusCode?: number };
-  if (name === 'AuthenticationError' && statusCode !== undefined && (statusCode === 429 || statusCode >= 500)) {
-    return new UnavailableError(site, `token service unavailable (${statusCode})`, { cause: error });
-  }
-  if (name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError' || name === 'AuthenticationError') {
-    return new AccessDeniedError(site, 'no usable Azure credential for SKYDUCK_IDENTITY (auto tries managed identity, workload identity, AZURE_* environment and az login; see skyduck doctor)', { cause: error });
-  }
-  return undefined;
-}

@@ -6,10 +6,9 @@ import path from 'node:path';
 import { type AuthClient, Compute, GoogleAuth, gcpMetadata, JWT, UserRefreshClient } from 'google-auth-library';
 import { AccessDeniedError, CloudError, ConfigError, type ErrorSite, UnavailableError } from '../errors.ts';
 import { withDeadline } from '../../deadline.ts';
-import type { CloudSettings } from '../settings.ts';
+import type { CloudSettings, IdentityMode as Mode } from '../settings.ts';
 import type { FederationProvider, Identity } from '../types.ts';
 
-type Mode = NonNullable<CloudSettings['identity']>;
 
 const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
 /**
