@@ -14,8 +14,7 @@ export const defaultKeyFile = (settings: CloudSettings): string => path.join(set
 
 /** Files under SKYDUCK_STORAGE_BUCKET (a directory) or, by default, `<data dir>/storage`. */
 export function createStorage(settings: CloudSettings): BlobStorageClient {
-  const root = settings.bucket ?? path.join(settings.dataDir, 'storage');
-  return new LocalBlobStorage(path.join(root, ...(settings.prefix ? [settings.prefix] : [])));
+  return new LocalBlobStorage(settings.bucket ?? path.join(settings.dataDir, 'storage'), settings.prefix);
 }
 
 /**

@@ -21,14 +21,18 @@ export class LocalBlobStorage implements BlobStorageClient {
   readonly location: string;
   private readonly root: string;
 
-  constructor(root: string) {
+  /** The client's key prefix, a folder ('' or ending in '/'): encoded like any key, so it cannot leave the root either. */
+  private readonly prefix: string;
+
+  constructor(root: string, prefix = '') {
     this.root = path.resolve(root);
-    this.location = `file://${this.root}`;
+    this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.location = `file://${this.root}${this.prefix ? `/${this.prefix.slice(0, -1)}` : ''}`;
   }
 
   private pathOf(key: string): string {
     if (key.length === 0) throw new NotFoundError(this.site(key), 'an object key must not be empty');
-    return path.join(this.root, ...key.split('/').map(encodeSegment)) + SUFFIX;
+    return path.join(this.root, ...(this.prefix + key).split('/').map(encodeSegment)) + SUFFIX;
   }
 
   private site(key: string) {
@@ -136,12 +140,13 @@ export class LocalBlobStorage implements BlobStorageClient {
           await walk(path.join(dir, entry.name), [...segments, decodeSegment(entry.name)]);
         } else if (entry.name.endsWith(SUFFIX)) {
           const key = [...segments, decodeSegment(entry.name.slice(0, -SUFFIX.length))].join('/');
-          if (key.startsWith(prefix)) keys.push(key);
+          if (key.startsWith(full)) keys.push(key.slice(this.prefix.length));
         }
       }
     };
     // Only the directory named by the prefix's complete segments can hold matching keys.
-    const complete = prefix.split('/').slice(0, -1);
+    const full = this.prefix + prefix;
+    const complete = full.split('/').slice(0, -1);
     await walk(path.join(this.root, ...complete.map(encodeSegment)), complete);
     return keys.sort();
   }

@@ -11,7 +11,7 @@ export const backend: Backend = {
   async storage() {
     const dataDir = tempDir('local-storage');
     return {
-      open: (prefix) => createStorage({ dataDir, prefix: prefix.replace(/\/$/, '') }),
+      open: (prefix) => createStorage({ dataDir, prefix }),
       teardown: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
     };
   },
