@@ -15,7 +15,7 @@ import { bundle } from './bundle.ts';
 import { BuildError } from './errors.ts';
 import { bytesPerPackage, describeLeaks, findLeaks } from './leak-check.ts';
 import { prepareNativeAssets } from './native-assets.ts';
-import { loadPackager, packagerNames } from './packager.ts';
+import { loadPackager } from './packager.ts';
 import { type VariantReport, formatTable, writeChecksums, writeReport } from './report.ts';
 import { prepareRuntime } from './runtime.ts';
 import { createSbom, writeSbom } from './sbom.ts';
@@ -47,9 +47,6 @@ function options() {
   }
   const { values } = parsed;
   const target = resolveTarget(values.target);
-  if (!(packagerNames as readonly string[]).includes(values.packager)) {
-    throw new BuildError(`unknown packager '${values.packager}': use one of ${packagerNames.join(', ')}`);
-  }
   const out = path.resolve(values.out ?? (isHostTarget(target) ? path.join(root, 'dist') : path.join(root, 'dist', target.name)));
   return { ...values, target, out, compress: !values['no-compress'], strip: !values['no-strip'], sealed: !values['no-seal'] };
 }

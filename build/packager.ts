@@ -1,5 +1,6 @@
 // The last build step: bundle + Node runtime + DuckDB's native assets -> one executable. Two
 // implementations (build/packagers/); build.ts picks one by name and knows nothing else about it.
+import { BuildError } from './errors.ts';
 import type { Target } from './targets.ts';
 
 export interface SealOptions {
@@ -32,6 +33,6 @@ export async function loadPackager(name: string): Promise<Packager> {
     case 'pkg':
       return (await import('./packagers/pkg.ts')).pkg;
     default:
-      throw new Error(`unknown packager '${name}': use one of ${packagerNames.join(', ')}`);
+      throw new BuildError(`unknown packager '${name}': use one of ${packagerNames.join(', ')}`);
   }
 }

@@ -15,39 +15,28 @@
 //    pkg's own dlopen hook (which copies and re-hashes a native package on every start) is never used.
 //  - pkg's bootstrap (VFS polyfill, fs/module/child_process/dlopen hooks) runs before our code.
 //  - No V8 code cache for the bundle: pkg caches only its bootstrap, and only when configured to.
-import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Packager, SealOptions } from '../packager.ts';
+import { sha256File } from '../report.ts';
 import type { Target } from '../targets.ts';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '..', '..');
 
-function sha256(file: string): string {
-  const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const chunk = Buffer.allocUnsafe(8 << 20);
-    for (let read; (read = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, read));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
-}
 
 /**
  * A HOME whose ~/.pkg-cache/sea holds `node-v<version>-linux-<arch>.tar.gz` (+ `.ok`, pkg's "downloaded and
  * verified" mark) made of `runtimeNode`. Keyed by the runtime's hash, so a different runtime (--no-strip,
  * another target) gets its own cache and pkg can never pick up a stale binary.
  */
-function seedCache(runtimeNode: string, target: Target): string {
+async function seedCache(runtimeNode: string, target: Target): Promise<string> {
   const version = process.versions.node; // runtime.ts gives every target the build's own Node version
-  const home = path.join(root, '.cache', 'pkg', `node-v${version}-${target.name}-${sha256(runtimeNode).slice(0, 16)}`);
+  const home = path.join(root, '.cache', 'pkg', `node-v${version}-${target.name}-${(await sha256File(runtimeNode)).slice(0, 16)}`);
   const seaDir = path.join(home, '.pkg-cache', 'sea');
   const base = `node-v${version}-${target.platform}-${target.arch}`;
   const tarball = path.join(seaDir, `${base}.tar.gz`);
@@ -108,7 +97,7 @@ function prepareProject(opts: SealOptions): string {
 }
 
 async function seal(opts: SealOptions): Promise<void> {
-  const home = seedCache(opts.runtimeNode, opts.target);
+  const home = await seedCache(opts.runtimeNode, opts.target);
   const project = prepareProject(opts);
   const pkgBin = path.join(path.dirname(require.resolve('@yao-pkg/pkg/package.json')), 'lib-es5', 'bin.js');
   const tmp = `${opts.output}.tmp`;
