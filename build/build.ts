@@ -19,7 +19,7 @@ import { loadPackager } from './packager.ts';
 import { type VariantReport, formatTable, writeChecksums, writeReport } from './report.ts';
 import { prepareRuntime } from './runtime.ts';
 import { createSbom, writeSbom } from './sbom.ts';
-import { inputHash, isUpToDate, writeStamp } from './stamp.ts';
+import { inputHash, isUpToDate, sourcesHash, writeStamp } from './stamp.ts';
 import { hostTargetName, isHostTarget, resolveTarget } from './targets.ts';
 import { type Variant, carriersOf, loadVariants } from './variants.ts';
 
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   const version = (require('../package.json') as { version: string }).version;
   const duckdb = `v${(require('@duckdb/node-bindings/package.json') as { version: string }).version.replace(/-r\.\d+$/, '')}`;
   const commit = gitCommit();
+  const sources = sourcesHash(root);
   const packager = await loadPackager(opts.packager);
   fs.mkdirSync(opts.out, { recursive: true });
 
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   for (const [i, variant] of chosen.entries()) {
     const variantStarted = performance.now();
     const hashInputs = { variant, commit, target: opts.target.name, compress: opts.compress, strip: opts.strip, node: process.versions.node, packager: packager.name };
-    const hash = inputHash(root, hashInputs);
+    const hash = inputHash(sources, hashInputs);
     if (opts.sealed && !opts.force && isUpToDate(opts.out, variant.binary, hash)) {
       step(i, variant, `up to date: ${path.join(opts.out, variant.binary)}`);
       continue;

@@ -12,12 +12,18 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-export function inputHash(root: string, extra: unknown): string {
-  const hash = createHash('sha256').update(JSON.stringify(extra));
+/** The hash of what every binary is made from; read once per build, not once per variant. */
+export function sourcesHash(root: string): string {
+  const hash = createHash('sha256');
   for (const file of [...filesUnder(path.join(root, 'src')), ...filesUnder(path.join(root, 'build')), path.join(root, 'package-lock.json')]) {
     hash.update(path.relative(root, file)).update('\0').update(fs.readFileSync(file)).update('\0');
   }
   return hash.digest('hex');
+}
+
+/** One binary's inputs: the sources plus its variant and the build options. */
+export function inputHash(sources: string, extra: unknown): string {
+  return createHash('sha256').update(sources).update(JSON.stringify(extra)).digest('hex');
 }
 
 const stampFile = (outDir: string, binary: string) => path.join(outDir, '.stamps', `${binary}.json`);
