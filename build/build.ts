@@ -149,6 +149,10 @@ async function main(): Promise<void> {
     gzips.push(gzipSize(output).then((bytes) => void (report.gzip_bytes = bytes)));
   }
   if (!opts.sealed) return;
+  if (reports.length === 0) {
+    console.log(`all ${chosen.length} up to date in ${opts.out} (--force rebuilds)`);
+    return;
+  }
 
   await Promise.all(gzips);
   const table = writeReport(opts.out, reports);
