@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { buildInfo } from './build-info.ts';
 import { CloudError } from './cloud/errors.ts';
 import { ProviderNotCompiledError } from './cloud/types.ts';
+import type { KeysAction } from './commands/keys.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { StartupError } from './fs-checks.ts';
 import { versionFacts } from './info.ts';
@@ -18,6 +19,13 @@ commands:
   doctor           check that the configured storage and keys work, one line per check
   selftest         doctor, plus the HTTP API started on a loopback port and queried (a smoke test)
   keygen [--out F] write a new local key file (mode 0600; default: SKYDUCK_KMS_KEY or <data dir>/skyduck.key)
+  keys create --scope read|write|admin --agent NAME
+                   create an API key and print it, once, on stdout (only a salted hash is kept)
+  keys list [--json]
+                   every API key: id, agent, scope, created, active or revoked
+  keys revoke ID   revoke an API key; a running server refuses it from its next request on
+  audit verify     check the audit ledger's hash chain; names the first broken row (exit 1 if broken).
+                   Run it with the server stopped; a running server answers GET /v1/audit/verify
   help             print this text
 
 settings come from the environment, for example:
@@ -52,10 +60,34 @@ function parse(argv: string[]) {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { json: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        scope: { type: 'string' },
+        agent: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
+  }
+}
+
+/** `keys <create|list|revoke> ...` as one action, or a UsageError naming what is missing. */
+function keysAction([sub, ...args]: string[], values: { scope?: string; agent?: string; json?: boolean }): KeysAction {
+  const extra = sub === 'revoke' ? args.slice(1) : args;
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  switch (sub) {
+    case 'create':
+      if (values.scope === undefined || values.agent === undefined) throw new UsageError('keys create needs --scope read|write|admin and --agent NAME');
+      return { action: 'create', scope: values.scope, agent: values.agent };
+    case 'list':
+      return { action: 'list', json: values.json === true };
+    case 'revoke':
+      if (args[0] === undefined) throw new UsageError('keys revoke needs the id of a key (`keys list` shows them)');
+      return { action: 'revoke', id: args[0] };
+    default:
+      throw new UsageError(sub === undefined ? 'keys needs create, list or revoke' : `unknown keys command '${sub}': use create, list or revoke`);
   }
 }
 
@@ -67,8 +99,18 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
-  if (values.json && command !== 'version') throw new UsageError(`--json goes with version, not ${command}`);
+  // Only `keys` (a subcommand and an id) and `audit verify` take positionals; keys checks its own.
+  const keysCommand = command === 'keys' ? `keys ${rest[0] ?? ''}`.trim() : undefined;
+  if (command === 'audit' && (rest[0] !== 'verify' || rest.length > 1)) {
+    throw new UsageError(rest[0] === undefined ? 'audit needs a subcommand: audit verify' : `unknown audit subcommand '${rest.join(' ')}': use audit verify`);
+  }
+  if (rest.length > 0 && !keysCommand && command !== 'audit') throw new UsageError(`unexpected argument '${rest[0]}'`);
+  if (values.json && command !== 'version' && keysCommand !== 'keys list') {
+    throw new UsageError(`--json goes with version or keys list, not ${keysCommand ?? command}`);
+  }
+  if ((values.scope ?? values.agent) !== undefined && keysCommand !== 'keys create') {
+    throw new UsageError(`--scope and --agent go with keys create, not ${keysCommand ?? command}`);
+  }
   if (values.out !== undefined && command !== 'keygen') throw new UsageError(`--out goes with keygen, not ${command}`);
 
   switch (command) {
@@ -98,6 +140,24 @@ async function main(argv: string[]): Promise<void> {
     case 'keygen': {
       const { keygen } = await import('./commands/keygen.ts');
       process.stdout.write(keygen(loadConfig(process.env), values.out));
+      return;
+    }
+    case 'keys': {
+      const action = keysAction(rest, values);
+      const { keys } = await import('./commands/keys.ts');
+      const output = keys(loadConfig(process.env), action);
+      process.stdout.write(output.stdout);
+      process.stderr.write(output.stderr);
+      return;
+    }
+    case 'audit': {
+      const { prepareNative } = await import('./native/binding.ts');
+      const config = loadConfig(process.env);
+      await prepareNative(config.nativeCache);
+      const { auditVerify } = await import('./commands/audit.ts');
+      const result = await auditVerify(config);
+      process.stdout.write(`${result.text}\n`);
+      process.exitCode = result.ok ? 0 : 1;
       return;
     }
     case 'serve': {

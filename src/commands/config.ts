@@ -1,7 +1,7 @@
 // `skyduck config`: every setting, its resolved value and where it came from. Nothing here is a secret
 // (credentials never live in skyduck's configuration), but URLs are printed without user info or query.
 import type { Config } from '../config/config.ts';
-import { SETTINGS, type SettingName } from '../config/settings.ts';
+import { SETTINGS, type SettingName, type SettingSpec } from '../config/settings.ts';
 
 function redactUrl(value: string): string {
   try {
@@ -14,9 +14,22 @@ function redactUrl(value: string): string {
   }
 }
 
+function quantity(value: number, unit: 'count' | 'bytes' | 'ms'): string {
+  if (unit === 'ms') return value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
+  if (unit === 'bytes') {
+    for (const [suffix, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+      if (value >= size && value % size === 0) return `${value / size}${suffix}`;
+    }
+    return `${value}B`;
+  }
+  return String(value);
+}
+
 function shown(config: Config, name: SettingName): string {
   const value = name === 'listen' ? `${config.listen.host}:${config.listen.port}` : config[name];
   if (value === undefined) return '(unset)';
+  const spec: SettingSpec = SETTINGS[name];
+  if (spec.unit && typeof value === 'number') return quantity(value, spec.unit);
   return 'url' in SETTINGS[name] ? redactUrl(String(value)) : String(value);
 }
 

@@ -8,10 +8,10 @@ import type { Config } from '../config/config.ts';
 import { doctor } from './doctor.ts';
 import { startServer } from './serve.ts';
 
-async function queryOverHttp(url: string): Promise<void> {
+async function queryOverHttp(url: string, key: string): Promise<void> {
   const response = await fetch(`${url}/v1/query`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ sql: 'select 42 as answer' }),
     signal: AbortSignal.timeout(30_000),
   });
@@ -28,7 +28,8 @@ export async function selftest(config: Config, write: (line: string) => void, fa
     const started = performance.now();
     const server = await startServer({ ...config, dataDir: scratch, listen: { host: '127.0.0.1', port: 0 } }, fail);
     try {
-      await queryOverHttp(server.url);
+      // The scratch data dir is fresh, so this start made an admin key; it dies with the scratch dir.
+      await queryOverHttp(server.url, server.initialAdminKey ?? '');
       httpPassed = true;
       write(`PASS ${'http query'.padEnd(16)} select 42 over ${server.url} (${Math.round(performance.now() - started)} ms)\n`);
     } catch (error) {

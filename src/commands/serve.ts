@@ -5,6 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { buildInfo } from '../build-info.ts';
 import { assertCompiled, loadCloud } from '../cloud/index.ts';
 import type { Config } from '../config/config.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AuditLedger } from '../agent/audit.ts';
+import type { SystemDatabase } from '../agent/system-db.ts';
+import { KeyStore } from '../agent/keys.ts';
+import { authenticate } from '../engine/authenticate.ts';
 import type { Database } from '../engine/database.ts';
 import { StartupError, ensureWritableDir } from '../fs-checks.ts';
 import { versionFacts } from '../info.ts';
@@ -24,6 +30,8 @@ function listenError(error: NodeJS.ErrnoException, config: Config): StartupError
 
 export interface RunningServer {
   url: string;
+  /** Set when this start made the data dir's first admin key: shown once, never stored in clear. */
+  initialAdminKey?: string;
   /** Stops accepting, finishes in-flight requests (bounded), closes DuckDB. */
   stop(): Promise<void>;
 }
@@ -34,12 +42,23 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   ensureWritableDir(config.dataDir, 'SKYDUCK_DATA_DIR');
 
   mark('serve');
-  const database: Promise<Database> = prepareNative(config.nativeCache)
-    .then(() => mark('native files ready'))
+  const keys = new KeyStore(config.dataDir);
+  const initialAdminKey = keys.ensureInitialAdminKey();
+
+  const settings = { maxConcurrentQueries: config.maxConcurrentQueries, memoryLimit: config.memoryLimit, threads: config.threads };
+  const loaded = prepareNative(config.nativeCache).then(() => mark('native files ready'));
+  const database: Promise<Database> = loaded
     .then(() => import('../engine/database.ts'))
-    .then(({ Database }) => (mark('duckdb loaded'), Database.open(config.dataDir)))
+    .then(({ Database }) => (mark('duckdb loaded'), Database.open(config.dataDir, settings)))
     .then((db) => (mark('database open'), db));
-  database.catch(fail);
+  // skyduck's own tables (the audit ledger) in a DuckDB instance of their own, which user SQL cannot name.
+  const system = loaded
+    .then(() => import('../agent/system-db.ts'))
+    .then(({ openSystemDatabase }) => openSystemDatabase(config.dataDir));
+  const ledger: Promise<AuditLedger> = system
+    .then(async (db) => (await import('../agent/audit.ts')).AuditLedger.open(db))
+    .then((opened) => (mark('ledger open'), opened));
+  Promise.all([database, ledger]).catch(fail);
   // A fresh native extraction is saved in the background; failing to save only costs the next start.
   const nativeSaved = database
     .then(() => nativeCacheSaved())
@@ -56,9 +75,49 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   const cloud = await loadCloud(config.cloud);
   cloud.createStorage(config);
 
+  const limits = {
+    queryTimeout: config.queryTimeout,
+    maxResultRows: config.maxResultRows,
+    maxResultBytes: config.maxResultBytes,
+    maxIngestBytes: config.maxIngestBytes,
+  };
+  // The warehouse is made once the database is open; requests before that wait for it.
+  // The engine modules load DuckDB's binding, so they are imported only once its native files are ready.
+  const engine = loaded.then(() => Promise.all([import('../engine/warehouse.ts'), import('../agent/audit.ts')]));
+  const warehouse = Promise.all([database, ledger, engine]).then(([db, audit, [{ Warehouse }, { fingerprint }]]) => new Warehouse({
+    database: db,
+    limits,
+    audit: (record) => audit.append({
+      agent: record.principal.agent,
+      keyId: record.principal.keyId,
+      fingerprint: fingerprint(record.sql),
+      statementType: record.statementType,
+      rows: record.rows,
+      bytes: record.bytes,
+      durationMs: record.durationMs,
+      outcome: record.outcome,
+    }),
+    auditLog: (query) => audit.flush().then(() => audit.list(query)),
+    verifyAudit: () => audit.flush().then(() => audit.verify()),
+  }));
+  warehouse.catch(() => undefined);
+
   const app = createApp({
-    engine: { query: async (sql) => (await database).query(sql) },
+    authenticate: (token) => authenticate(token, (candidate) => keys.authenticate(candidate)),
+    warehouse: {
+      query: async (principal, request) => (await warehouse).query(principal, request),
+      listTables: async (principal) => (await warehouse).listTables(principal),
+      describeTable: async (principal, name) => (await warehouse).describeTable(principal, name),
+      ingest: async (principal, name, body, format, mode) => (await warehouse).ingest(principal, name, body, format, mode),
+      auditLog: async (principal, query) => (await warehouse).auditLog(principal, query),
+      verifyAudit: async (principal) => (await warehouse).verifyAudit(principal),
+    },
     info: () => ({ ...versionFacts(), provider: config.cloud, sdk: cloud.sdkPackages }),
+    identity: () => cloud.createIdentity(config).identity().then(
+      ({ principal, source, expiresAt }) => ({ principal, source, expiresAt }),
+      (error: Error) => ({ error: error.message }),
+    ),
+    limits: { maxBodyBytes: config.maxBodyBytes, maxIngestBytes: config.maxIngestBytes },
     logError: (error) => console.error(`skyduck: request failed: ${(error as Error)?.stack ?? String(error)}`),
   });
 
@@ -75,16 +134,41 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
     const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
     server.close(() => {
       clearTimeout(force);
-      database.then((db) => db.close()).then(() => nativeSaved).then(() => resolve(), reject);
+      database
+        .then((db) => db.close())
+        .then(() => ledger)
+        .then((audit) => audit.close())
+        .then(() => system)
+        .then((db) => db.close())
+        .then(() => nativeSaved)
+        .then(() => resolve(), reject);
     });
     server.closeIdleConnections();
   });
-  return { url: `http://${host}:${port}`, stop };
+  return { url: `http://${host}:${port}`, stop, ...(initialAdminKey ? { initialAdminKey } : {}) };
+}
+
+/** The name of the file the first admin key is left in when no terminal shows it. */
+export const INITIAL_ADMIN_KEY_FILE = 'initial-admin-key';
+
+/**
+ * The first start on a fresh data dir made an admin key. On a terminal (the laptop flow) it is printed
+ * once; otherwise stdout is a log, where a key must never go, so it is left in a 0600 file to collect.
+ */
+function announceAdminKey(key: string, dataDir: string): void {
+  if (process.stdout.isTTY) {
+    console.log(`admin key (shown once; create more with \`skyduck keys create\`): ${key}`);
+    return;
+  }
+  const file = path.join(dataDir, INITIAL_ADMIN_KEY_FILE);
+  fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  console.log(`skyduck: created the first admin key in ${file}: read it, keep it safe, then delete the file`);
 }
 
 export async function serve(config: Config, fail: (error: unknown) => never): Promise<void> {
   const server = await startServer(config, fail);
   console.log(`${buildInfo.binary} ${buildInfo.version} listening on ${server.url}`);
+  if (server.initialAdminKey) announceAdminKey(server.initialAdminKey, config.dataDir);
   for (const warning of config.warnings) console.error(`skyduck: ${warning}`);
 
   let stopping = false;

@@ -25,6 +25,17 @@ export interface Config {
   dataDir: string;
   listen: Listen;
   nativeCache: string;
+  /** Limits of the query pipeline and the HTTP API (sizes in bytes, durations in ms). */
+  maxConcurrentQueries: number;
+  queryTimeout: number;
+  maxResultRows: number;
+  maxResultBytes: number;
+  maxBodyBytes: number;
+  maxIngestBytes: number;
+  requestTimeout: number;
+  /** Unset: DuckDB's own defaults. */
+  memoryLimit?: number;
+  threads?: number;
   /** Where each value came from: an environment name, or "default". */
   sources: Record<SettingName, string>;
   /** One line per deprecated name in use. */
@@ -95,6 +106,27 @@ function unknownVariables(env: Env): string[] {
     });
 }
 
+const MiB = 1024 * 1024;
+type NumericSetting = { [K in SettingName]: (typeof SETTINGS)[K] extends { unit: string } ? K : never }[SettingName];
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: MiB, gib: 1024 * MiB, tib: 1024 * 1024 * MiB };
+const DURATION_UNITS: Record<string, number> = { ms: 1, '': 1000, s: 1000, m: 60_000, h: 3_600_000 };
+const EXAMPLES = { count: '16', bytes: '64MiB', ms: '30s' } as const;
+
+/** A positive count, a size like 64MiB / 1GB / 1024, or a duration like 500ms / 30s / 5m (bare numbers are seconds). */
+export function parseQuantity(name: NumericSetting, value: string): number {
+  const spec = SETTINGS[name];
+  const units = spec.unit === 'bytes' ? SIZE_UNITS : spec.unit === 'ms' ? DURATION_UNITS : { '': 1 };
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const factor = match ? units[match[2]!.toLowerCase()] : undefined;
+  const result = match && factor !== undefined ? Math.round(Number(match[1]) * factor) : NaN;
+  if (!Number.isSafeInteger(result) || result <= 0) {
+    const unitWords = spec.unit === 'bytes' ? ' (units B, KB, MB, GB, KiB, MiB, GiB)' : spec.unit === 'ms' ? ' (units ms, s, m, h)' : '';
+    throw new ConfigError(`${spec.env[0]}=${value} is not a positive ${spec.unit === 'count' ? 'whole number' : spec.unit === 'bytes' ? 'size' : 'duration'}${unitWords}: use e.g. ${EXAMPLES[spec.unit]}`);
+  }
+  return result;
+}
+
 /** Reads the configuration from the environment: preferred names first, then the fallbacks. */
 export function loadConfig(env: Env = process.env): Config {
   const sources = {} as Record<SettingName, string>;
@@ -137,6 +169,15 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(read('dataDir') ?? 'skyduck-data');
   const nativeCache = path.resolve(read('nativeCache') ?? defaultNativeCache(env));
 
+  const number = (name: NumericSetting, fallback: number): number => {
+    const value = read(name);
+    return value === undefined ? fallback : parseQuantity(name, value);
+  };
+  const optional = (name: NumericSetting): number | undefined => {
+    const value = read(name);
+    return value === undefined ? undefined : parseQuantity(name, value);
+  };
+
   return {
     cloud,
     identity,
@@ -149,6 +190,15 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     listen,
     nativeCache,
+    maxConcurrentQueries: number('maxConcurrentQueries', 16),
+    queryTimeout: number('queryTimeout', 60_000),
+    maxResultRows: number('maxResultRows', 100_000),
+    maxResultBytes: number('maxResultBytes', 64 * MiB),
+    maxBodyBytes: number('maxBodyBytes', MiB),
+    maxIngestBytes: number('maxIngestBytes', 10 * 1024 * MiB),
+    requestTimeout: number('requestTimeout', 300_000),
+    memoryLimit: optional('memoryLimit'),
+    threads: optional('threads'),
     sources,
     warnings,
   };

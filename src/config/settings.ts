@@ -9,6 +9,8 @@ export interface SettingSpec {
   describe: string;
   /** A URL: printed without user info or query, which may carry credentials. */
   url?: boolean;
+  /** How the value is written and printed: a count, a size (1MiB) or a duration (30s). */
+  unit?: 'count' | 'bytes' | 'ms';
 }
 
 export const SETTINGS = {
@@ -61,6 +63,51 @@ export const SETTINGS = {
   nativeCache: {
     env: ['SKYDUCK_NATIVE_CACHE'],
     describe: "directory DuckDB's native library is extracted to (must allow exec)",
+  },
+  maxConcurrentQueries: {
+    env: ['SKYDUCK_MAX_CONCURRENT_QUERIES'],
+    unit: 'count',
+    describe: 'queries running at once; past it a request gets 429 with Retry-After (default 16)',
+  },
+  queryTimeout: {
+    env: ['SKYDUCK_QUERY_TIMEOUT'],
+    unit: 'ms',
+    describe: 'a statement is interrupted after this long, e.g. 30s, 5m (default 60s)',
+  },
+  maxResultRows: {
+    env: ['SKYDUCK_MAX_RESULT_ROWS'],
+    unit: 'count',
+    describe: 'rows in one JSON result before it is cut and marked truncated (default 100000; streams are not cut)',
+  },
+  maxResultBytes: {
+    env: ['SKYDUCK_MAX_RESULT_BYTES'],
+    unit: 'bytes',
+    describe: 'bytes of one JSON result before it is cut and marked truncated, e.g. 64MiB (default 64MiB)',
+  },
+  maxBodyBytes: {
+    env: ['SKYDUCK_MAX_BODY_BYTES'],
+    unit: 'bytes',
+    describe: 'largest JSON request body, e.g. 1MiB (default 1MiB); larger bodies get 413',
+  },
+  maxIngestBytes: {
+    env: ['SKYDUCK_MAX_INGEST_BYTES'],
+    unit: 'bytes',
+    describe: 'largest table upload, streamed to disk, e.g. 10GiB (default 10GiB); larger uploads get 413',
+  },
+  requestTimeout: {
+    env: ['SKYDUCK_REQUEST_TIMEOUT'],
+    unit: 'ms',
+    describe: 'time a client has to send a whole request, e.g. 300s (default 300s)',
+  },
+  memoryLimit: {
+    env: ['SKYDUCK_MEMORY_LIMIT'],
+    unit: 'bytes',
+    describe: "DuckDB's memory limit, e.g. 4GiB (default DuckDB's: 80% of RAM)",
+  },
+  threads: {
+    env: ['SKYDUCK_THREADS'],
+    unit: 'count',
+    describe: "DuckDB's worker threads (default one per core)",
   },
 } as const satisfies Record<string, SettingSpec>;
 

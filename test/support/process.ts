@@ -24,6 +24,8 @@ export function isolate(binary: string): string {
 export interface Running {
   child: ChildProcess;
   url: string;
+  /** The data dir's admin key (made by its first start), which query() sends. */
+  key: string;
   stdout: () => string;
   stderr: () => string;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -70,7 +72,21 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
   }
 }
 
-/** Starts `serve` on a free loopback port and resolves once it printed its URL. */
+/** The admin key of each data dir a test served, kept across restarts (only the first start makes one). */
+const adminKeys = new Map<string, string>();
+/** The key query() sends to each running server. */
+const keyOfUrl = new Map<string, string>();
+
+/** Where `serve` keeps its data: SKYDUCK_DATA_DIR, else skyduck-data beside the binary (its cwd). */
+export function dataDirOf(exe: string, env: Record<string, string>): string {
+  return path.resolve(path.dirname(exe), env.SKYDUCK_DATA_DIR ?? 'skyduck-data');
+}
+
+/**
+ * Starts `serve` on a free loopback port and resolves once it printed its URL. On a fresh data dir the
+ * server leaves its first admin key in <data dir>/initial-admin-key (stdout is not a terminal): it is read
+ * here and sent by query().
+ */
 export async function serve(exe: string, env: Record<string, string> = {}): Promise<Running> {
   const run = launch(exe, ['serve'], { SKYDUCK_LISTEN: '127.0.0.1:0', ...env });
   let exited = false;
@@ -79,13 +95,19 @@ export async function serve(exe: string, env: Record<string, string> = {}): Prom
     if (exited) throw new Error(`exited before listening:\n${run.stderr()}`);
     return /listening on (http:\/\/\S+)/.exec(run.stdout())?.[1];
   });
-  return { ...run, url };
+  const dataDir = dataDirOf(exe, env);
+  const keyFile = path.join(dataDir, 'initial-admin-key');
+  if (fs.existsSync(keyFile)) adminKeys.set(dataDir, fs.readFileSync(keyFile, 'utf8').trim());
+  const key = adminKeys.get(dataDir) ?? '';
+  keyOfUrl.set(url, key);
+  return { ...run, url, key };
 }
 
-export async function query(url: string, sql: string): Promise<{ status: number; body: any }> {
+/** POST /v1/query as JSON with the server's admin key, or with `key`. */
+export async function query(url: string, sql: string, key = keyOfUrl.get(url)): Promise<{ status: number; body: any }> {
   const response = await fetch(`${url}/v1/query`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
     body: JSON.stringify({ sql }),
   });
   return { status: response.status, body: await response.json() };
