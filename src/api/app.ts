@@ -147,7 +147,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<Env> {
     if (error instanceof ApiError) return errorBody(c, error.status, error.code, error.message);
     if (error instanceof EngineError) {
       if (error.status === 500) {
-        deps.logError(error);
+        deps.logError(error.cause ?? error);
         return errorBody(c, 500, 'internal', 'internal error; the server log has the details');
       }
       if (error.retryAfterSeconds !== undefined) c.header('retry-after', String(error.retryAfterSeconds));

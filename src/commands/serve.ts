@@ -122,6 +122,10 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   });
 
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // A client has SKYDUCK_REQUEST_TIMEOUT to send a whole request (slow-loris bodies end in 408), and a
+  // shorter time for the headers.
+  server.requestTimeout = config.requestTimeout;
+  server.headersTimeout = Math.min(config.requestTimeout, 60_000);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(listenError(error as NodeJS.ErrnoException, config)));
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -167,8 +171,9 @@ function announceAdminKey(key: string, dataDir: string): void {
 
 export async function serve(config: Config, fail: (error: unknown) => never): Promise<void> {
   const server = await startServer(config, fail);
-  console.log(`${buildInfo.binary} ${buildInfo.version} listening on ${server.url}`);
+  // The key file exists before the listening line: whoever waits for the line can read it.
   if (server.initialAdminKey) announceAdminKey(server.initialAdminKey, config.dataDir);
+  console.log(`${buildInfo.binary} ${buildInfo.version} listening on ${server.url}`);
   for (const warning of config.warnings) console.error(`skyduck: ${warning}`);
 
   let stopping = false;

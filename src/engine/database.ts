@@ -4,8 +4,19 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ConnectionPool } from './pool.ts';
 
 export const DATABASE_FILE = 'skyduck.duckdb';
-/** DuckDB's spill directory and the upload spool: the only directory SQL may touch. */
+/** DuckDB's spill directory: DuckDB lets SQL read its temp directory, so nothing else is ever put there. */
 export const TEMP_DIR = 'tmp';
+/** Uploads are spooled here under random names SQL cannot reach; see loadPath. */
+export const SPOOL_DIR = 'spool';
+const LOAD_EXTENSIONS = ['csv', 'json', 'parquet'] as const;
+
+/**
+ * The one file per format SQL may read (allowed_paths): an upload is renamed to it only while it is being
+ * loaded, under the write lock, so no other upload is ever readable by SQL.
+ */
+export function loadPath(spoolDir: string, format: (typeof LOAD_EXTENSIONS)[number]): string {
+  return path.join(spoolDir, `load.${format}`);
+}
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
@@ -17,14 +28,16 @@ export interface DatabaseSettings {
 }
 
 /**
- * SQL can reach no file, network or extension: only the database already open and skyduck's temp dir.
+ * SQL can reach no file, network or extension: only the database already open, DuckDB's spill directory
+ * and the one load file per format.
  * These settings are global to the instance; lock_configuration makes every later SET fail, so no
  * statement can undo them.
  */
-async function sandbox(connection: DuckDBConnection, tempDir: string, settings: DatabaseSettings): Promise<void> {
+async function sandbox(connection: DuckDBConnection, tempDir: string, spoolDir: string, settings: DatabaseSettings): Promise<void> {
   await mkdir(tempDir, { recursive: true, mode: 0o700 });
+  await mkdir(spoolDir, { recursive: true, mode: 0o700 });
   await connection.run(`SET temp_directory = ${quote(tempDir)}`);
-  await connection.run(`SET allowed_directories = [${quote(`${tempDir}${path.sep}`)}]`);
+  await connection.run(`SET allowed_paths = [${LOAD_EXTENSIONS.map((format) => quote(loadPath(spoolDir, format))).join(', ')}]`);
   await connection.run('SET enable_external_access = false');
   await connection.run('SET autoinstall_known_extensions = false');
   await connection.run('SET autoload_known_extensions = false');
@@ -37,25 +50,25 @@ async function sandbox(connection: DuckDBConnection, tempDir: string, settings: 
 export class Database {
   readonly pool: ConnectionPool;
   /** Where uploads are spooled before DuckDB reads them. */
-  readonly tempDir: string;
+  readonly spoolDir: string;
   private readonly instance: DuckDBInstance;
 
-  private constructor(instance: DuckDBInstance, pool: ConnectionPool, tempDir: string) {
+  private constructor(instance: DuckDBInstance, pool: ConnectionPool, spoolDir: string) {
     this.instance = instance;
     this.pool = pool;
-    this.tempDir = tempDir;
+    this.spoolDir = spoolDir;
   }
 
   static async open(dataDir: string, settings: DatabaseSettings): Promise<Database> {
     const instance = await DuckDBInstance.create(path.join(dataDir, DATABASE_FILE));
-    const tempDir = path.join(dataDir, TEMP_DIR);
+    const spoolDir = path.join(dataDir, SPOOL_DIR);
     const connection = await instance.connect();
     try {
-      await sandbox(connection, tempDir, settings);
+      await sandbox(connection, path.join(dataDir, TEMP_DIR), spoolDir, settings);
     } finally {
       connection.closeSync();
     }
-    return new Database(instance, new ConnectionPool(instance, settings.maxConcurrentQueries), tempDir);
+    return new Database(instance, new ConnectionPool(instance, settings.maxConcurrentQueries), spoolDir);
   }
 
   close(): void {

@@ -1,8 +1,11 @@
-// Result encoders. Values go through @duckdb/node-api's JSON converter, which keeps every type without
-// loss: BIGINT/HUGEINT/DECIMAL as strings, dates and timestamps as ISO-like text, lists as arrays, structs
-// as objects, maps as [{key, value}], NaN/Infinity as strings. JSON is buffered up to the result caps;
-// NDJSON and CSV are streamed one DuckDB chunk at a time, pulled by the socket, so memory stays flat.
-import { type DuckDBResult, JsonDuckDBValueConverter } from '@duckdb/node-api';
+// Result encoders. Values go through json-values.ts, which keeps every type without loss:
+// BIGINT/HUGEINT/DECIMAL as strings, dates and timestamps as ISO-like text, lists as arrays, structs as
+// objects, maps as [{key, value}], NaN/Infinity as strings. JSON is read from a materialized result up to
+// the caps; NDJSON and CSV are streamed one DuckDB chunk at a time, pulled by the socket, so memory stays
+// flat. @duckdb/node-api ends a stream whose query failed midway as if it had finished (it does not read
+// duckdb_result_error), so a stream's end is confirmed by `confirmEnd` before it is reported complete.
+import type { DuckDBResult } from '@duckdb/node-api';
+import { jsonValue } from './json-values.ts';
 import type { Column } from './types.ts';
 
 export const FORMATS = {
@@ -39,7 +42,7 @@ export async function readBuffered(result: DuckDBResult, caps: Caps): Promise<Bu
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
-    let converted = chunk.convertRows(JsonDuckDBValueConverter) as unknown[][];
+    let converted = chunk.convertRows(jsonValue) as unknown[][];
     if (rows.length + converted.length > caps.maxRows) {
       converted = converted.slice(0, caps.maxRows - rows.length);
       truncated = true;
@@ -109,6 +112,7 @@ export function streamResult(
   format: 'ndjson' | 'csv',
   onEnd: (end: StreamEnd) => void,
   describeError: (error: unknown) => { code: string; message: string },
+  confirmEnd: () => Promise<void>,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const line = format === 'ndjson' ? ndjsonLine(result.columnNames()) : csvLine;
@@ -128,6 +132,7 @@ export function streamResult(
         try {
           const chunk = await result.fetchChunk();
           if (!chunk || chunk.rowCount === 0) {
+            await confirmEnd();
             if (header) controller.enqueue(encoder.encode(header));
             controller.close();
             end();
@@ -135,7 +140,7 @@ export function streamResult(
           }
           let text = header;
           header = '';
-          for (const row of chunk.convertRows(JsonDuckDBValueConverter) as unknown[][]) text += line(row);
+          for (const row of chunk.convertRows(jsonValue) as unknown[][]) text += line(row);
           rows += chunk.rowCount;
           const encoded = encoder.encode(text);
           bytes += encoded.byteLength;

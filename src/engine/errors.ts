@@ -11,8 +11,8 @@ export class EngineError extends Error {
   /** For 429: when to try again. */
   readonly retryAfterSeconds?: number;
 
-  constructor(status: EngineStatus, code: string, message: string, retryAfterSeconds?: number) {
-    super(message);
+  constructor(status: EngineStatus, code: string, message: string, retryAfterSeconds?: number, options?: { cause?: unknown }) {
+    super(message, options);
     this.status = status;
     this.code = code;
     if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds;

@@ -11,7 +11,7 @@
 //                    SKYDUCK_QUERY_TIMEOUT; a multi-statement body is one transaction, refused whole
 //   6. encode        JSON up to the row and byte caps, or NDJSON / CSV streamed chunk by chunk
 //   7. audit         one ledger row per request: agent, key, fingerprint, types, rows, bytes, outcome
-import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResult } from '@duckdb/node-api';
+import { DOUBLE, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult } from '@duckdb/node-api';
 import { type Format, FORMATS, readBuffered, streamResult } from './encode.ts';
 import { EngineError, QueryError } from './errors.ts';
 import type { ConnectionPool, Lease } from './pool.ts';
@@ -95,7 +95,7 @@ export function toEngineError(error: unknown, context: ErrorContext): EngineErro
   if (isReadOnlyViolation(error)) {
     return new EngineError(403, 'insufficient_scope', `the query writes (for example nextval() or EXPLAIN ANALYZE of a write) and needs a key with write scope; this key has ${context.scope} scope`);
   }
-  if (kind === 'INTERNAL' || kind === 'FATAL' || kind === undefined) return new EngineError(500, 'internal', 'internal error');
+  if (kind === 'INTERNAL' || kind === 'FATAL' || kind === undefined) return new EngineError(500, 'internal', 'internal error', undefined, { cause: error });
   const position = errorPosition(message);
   return position ? Object.assign(new QueryError(message), { position }) : new QueryError(message);
 }
@@ -131,7 +131,8 @@ export class QueryPipeline {
         throw error;
       });
     } catch (error) {
-      lease?.release();
+      // A failed request may still have left session state (a temp object made before a later failure).
+      lease?.release({ discard: true });
       const mapped = toEngineError(error, { timedOut: false, scope: principal.scope, queryTimeout: this.deps.limits.queryTimeout });
       finish(mapped.code);
       throw mapped;
@@ -139,8 +140,15 @@ export class QueryPipeline {
   }
 
   /** Classify, authorize and guard every statement before any of them runs. */
-  private async classify(connection: DuckDBConnection, principal: Principal, request: QueryRequest): Promise<Classified[]> {
-    const extracted = await connection.extractStatements(request.sql);
+  private async classify(connection: DuckDBConnection, principal: Principal, request: QueryRequest, record: AuditRecord): Promise<Classified[]> {
+    let extracted;
+    try {
+      extracted = await connection.extractStatements(request.sql);
+    } catch (error) {
+      // Only comments or semicolons: DuckDB's binding fails without a DuckDB error kind.
+      if (duckdbKind(error) === undefined) throw new EngineError(400, 'invalid_request', 'sql holds no statement (only comments or semicolons); send e.g. {"sql": "select 42"}');
+      throw error;
+    }
     const count = extracted.count;
     if (count === 0) throw new EngineError(400, 'invalid_request', 'sql holds no statement; send e.g. {"sql": "select 42"}');
     if (request.params !== undefined && count > 1) {
@@ -151,6 +159,8 @@ export class QueryPipeline {
       try {
         const prepared = await extracted.prepare(i);
         const type = statementTypeName(prepared.statementType);
+        // Recorded before authorizing: refused statements are the rows an auditor looks for first.
+        record.statementType = [...statements.map((s) => s.type ?? 'PENDING'), type].join(',');
         authorize(type, principal.scope, i, count);
         statements.push({ prepared, type });
       } catch (error) {
@@ -189,12 +199,17 @@ export class QueryPipeline {
     forceWrite: boolean,
   ): Promise<QueryResponse> {
     const { connection } = lease;
-    const statements = await this.classify(connection, principal, request);
+    const statements = await this.classify(connection, principal, request, record);
     const types = () => statements.map((s) => s.type ?? 'PENDING').join(',');
     record.statementType = types();
-    const writes = forceWrite || statements.some((s) => !s.type || !isRead(s.type));
-    // Read keys always run READ ONLY: DuckDB itself then refuses anything that writes.
-    const transaction = statements.length > 1 || principal.scope === 'read' || forceWrite;
+    const stream = request.format !== 'json';
+    // Read keys always run READ ONLY, whatever a statement turns out to be: DuckDB itself then refuses
+    // anything that writes. For other keys a body that only reads shares the database with other readers.
+    const writes = principal.scope !== 'read' && (forceWrite || statements.some((s) => !s.type || !isRead(s.type)));
+    // A stream always runs in a transaction: how a failed stream is told from a finished one (encode.ts).
+    const transaction = statements.length > 1 || principal.scope === 'read' || forceWrite || stream;
+    // Anything but reads may leave session state (temp objects, macros, PRAGMA settings): not reused.
+    const release = () => lease.release({ discard: writes });
     if (writes) await lease.lockWrites();
 
     const { limits } = this.deps;
@@ -219,28 +234,32 @@ export class QueryPipeline {
         await connection.run(writes ? 'BEGIN TRANSACTION' : 'BEGIN TRANSACTION READ ONLY');
         open = true;
       }
-      let fresh: Awaited<ReturnType<DuckDBConnection['extractStatements']>> | undefined;
+      // A statement that could not be prepared before the ones ahead of it ran (it names a table they
+      // create, or DuckDB expanded it, like PIVOT, into statements that share generated names) runs the
+      // whole body from one new extraction, prepared statement by statement in order.
+      const reextract = statements.some((s) => !s.prepared);
+      const fresh = reextract ? await connection.extractStatements(request.sql) : undefined;
       let result: DuckDBResult | undefined;
       for (let i = 0; i < statements.length; i++) {
         const statement = statements[i]!;
         let prepared = statement.prepared;
-        if (!prepared) {
-          // A prepared-and-failed extracted statement cannot be prepared again: extract the body anew.
-          fresh ??= await connection.extractStatements(request.sql);
+        if (fresh) {
           prepared = await fresh.prepare(i);
           statement.type = statementTypeName(prepared.statementType);
           record.statementType = types();
           authorize(statement.type, principal.scope, i, statements.length);
         }
-        if (request.params !== undefined) bind(prepared, request.params);
-        if (i < statements.length - 1) await prepared.run();
-        else result = await prepared.stream();
+        if (request.params !== undefined) bind(prepared!, request.params);
+        const last = i === statements.length - 1;
+        // JSON reads a materialized result: the binding reports its errors, and small results are faster so.
+        if (!last) await prepared!.run();
+        else result = stream ? await prepared!.stream() : await prepared!.run();
       }
 
-      if (request.format === 'json') {
+      if (!stream) {
         const buffered = await readBuffered(result!, { maxRows: limits.maxResultRows, maxBytes: limits.maxResultBytes });
         await end(true);
-        lease.release();
+        release();
         finish('ok', buffered.rows.length, buffered.bytes);
         return {
           kind: 'json',
@@ -256,15 +275,24 @@ export class QueryPipeline {
 
       const body = streamResult(
         result!,
-        request.format,
+        request.format as 'ndjson' | 'csv',
         (ended) => {
           const ok = ended.error === undefined;
-          void end(ok).catch(() => undefined).finally(() => lease.release());
+          void end(ok).catch(() => undefined).finally(release);
           finish(ok ? 'ok' : toEngineError(ended.error, context).code, ended.rows, ended.bytes);
         },
         (error) => {
           const mapped = toEngineError(error, context);
           return { code: mapped.code, message: mapped.message };
+        },
+        // After a failed stream DuckDB has aborted the transaction, and the next statement says so.
+        async () => {
+          try {
+            await connection.run('SELECT 1');
+          } catch (error) {
+            if (context.timedOut) throw Object.assign(new Error('INTERRUPT Error: Interrupted!'), { cause: error });
+            throw new EngineError(400, 'query_error', 'the query failed while its rows were being streamed; DuckDB\'s binding does not say why in a stream: run it with Accept: application/json to see the error');
+          }
         },
       );
       return { kind: 'stream', contentType: FORMATS[request.format], body };
@@ -274,6 +302,16 @@ export class QueryPipeline {
       throw isReadOnlyViolation(error) ? error : toEngineError(error, context);
     }
   }
+}
+
+/**
+ * node-api infers BIGINT for every integral JS number, which fails past 2^63 (1e20) and is wrong for
+ * numbers JSON gave us as floats: those bind as DOUBLE. Other values keep the inferred type.
+ */
+function typesFor(params: Params): unknown {
+  const typeOf = (value: unknown) =>
+    typeof value === 'number' && !Number.isSafeInteger(value) ? DOUBLE : undefined;
+  return Array.isArray(params) ? params.map(typeOf) : Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeOf(v)]));
 }
 
 /** Positional ($1, ?) or named ($name) values; DuckDB infers each parameter's type from the statement. */
@@ -292,7 +330,7 @@ function bind(prepared: DuckDBPreparedStatement, params: Params): void {
     }
   }
   try {
-    prepared.bind(params as never);
+    prepared.bind(params as never, typesFor(params) as never);
   } catch (error) {
     throw new EngineError(400, 'invalid_params', `params could not be bound: ${(error as Error).message}`);
   }

@@ -8,7 +8,11 @@ export interface Lease {
   connection: DuckDBConnection;
   /** Waits for the write lock; released with the lease. */
   lockWrites(): Promise<void>;
-  release(): void;
+  /**
+   * Returns the connection. `discard` closes it instead: a request that may have left session state
+   * behind (temporary tables, views or macros, PRAGMA settings) must not hand it to the next key.
+   */
+  release(options?: { discard?: boolean }): void;
 }
 
 /** A FIFO mutex: the waiting writers are served in arrival order. */
@@ -67,13 +71,17 @@ export class ConnectionPool {
       lockWrites: async () => {
         unlock ??= await this.writes.acquire();
       },
-      release: () => {
+      release: (options) => {
         if (released) return;
         released = true;
         unlock?.();
         this.inUse--;
-        if (this.closed) leased.closeSync();
-        else this.idle.push(leased);
+        if (this.closed || options?.discard) {
+          this.all.delete(leased);
+          leased.closeSync();
+        } else {
+          this.idle.push(leased);
+        }
       },
     };
   }

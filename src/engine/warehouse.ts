@@ -1,7 +1,8 @@
 // The engine as the API sees it: the query pipeline, tables and the audit ledger, each
 // behind the scope it needs and each recorded in the ledger. No HTTP here, no DuckDB types out of here.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Database } from './database.ts';
+import { rename } from 'node:fs/promises';
+import { type Database, loadPath } from './database.ts';
 import { EngineError } from './errors.ts';
 import { QueryPipeline, type PipelineLimits, type QueryRequest, type QueryResponse, toEngineError } from './pipeline.ts';
 import {
@@ -61,9 +62,19 @@ export class Warehouse {
     try {
       this.require(principal, 'write', 'uploading a table');
       validateTableName(name);
-      spooled = await spoolBody(body, this.deps.database.tempDir, this.deps.limits.maxIngestBytes, format);
+      const { spoolDir } = this.deps.database;
+      spooled = await spoolBody(body, spoolDir, this.deps.limits.maxIngestBytes, format);
       const file = spooled.path;
-      const result = await this.withConnection(true, (connection) => ingestFile(connection, name, file, format, mode));
+      const load = loadPath(spoolDir, format);
+      const result = await this.withConnection(true, async (connection) => {
+        // Under the write lock: the only upload SQL can read is the one being loaded now.
+        await rename(file, load);
+        try {
+          return await ingestFile(connection, name, load, format, mode);
+        } finally {
+          await removeQuietly(load);
+        }
+      });
       this.audit(principal, 'INGEST', `${name} ${format} ${mode}`, started, 'ok', result.rows_added, spooled.bytes);
       return result;
     } catch (error) {
@@ -111,7 +122,7 @@ export class Warehouse {
         throw error;
       }
     } finally {
-      lease.release();
+      lease.release({ discard: write });
     }
   }
 

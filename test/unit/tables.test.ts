@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database } from '../../src/engine/database.ts';
+import { rename } from 'node:fs/promises';
+import { Database, loadPath } from '../../src/engine/database.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { removeQuietly, spoolBody } from '../../src/engine/spool.ts';
 import {
@@ -165,17 +166,19 @@ describe('tables', () => {
 
   /** As the server does: the spooled file is read by DuckDB inside a transaction, and removed afterwards. */
   async function ingest(table: string, body: string | Uint8Array, format: IngestFormat, mode: IngestMode = 'append') {
-    const spooled = await spoolBody(chunks(body), db.tempDir, 10_000_000, format);
+    const spooled = await spoolBody(chunks(body), db.spoolDir, 10_000_000, format);
+    const load = loadPath(db.spoolDir, format);
+    await rename(spooled.path, load);
     await conn.run('BEGIN');
     try {
-      const result = await ingestFile(conn, table, spooled.path, format, mode);
+      const result = await ingestFile(conn, table, load, format, mode);
       await conn.run('COMMIT');
       return result;
     } catch (error) {
       await conn.run('ROLLBACK');
       throw error;
     } finally {
-      await removeQuietly(spooled.path);
+      await removeQuietly(load);
     }
   }
 
@@ -246,7 +249,7 @@ describe('tables', () => {
     const error = await engineError(ingest('bad_csv', csv, 'csv'));
     expect(error).toMatchObject({ status: 422, code: 'invalid_csv' });
     expect(error.message).toContain(expected);
-    expect(error.message).not.toContain(db.tempDir);
+    expect(error.message).not.toContain(db.spoolDir);
   });
 
   it('names the line DuckDB reports for a row that is not UTF-8', async () => {
@@ -254,21 +257,21 @@ describe('tables', () => {
     const error = await engineError(ingest('bad_utf8', body, 'csv'));
     expect(error).toMatchObject({ status: 422, code: 'invalid_csv' });
     expect(error.message).toMatch(/^CSV line \d+: Invalid unicode/);
-    expect(error.message).not.toContain(db.tempDir);
+    expect(error.message).not.toContain(db.spoolDir);
   });
 
   it('answers 422 invalid_json_body to malformed JSON, naming where', async () => {
     const error = await engineError(ingest('bad_json', '{"id":1}\n{"id":2,\n', 'json'));
     expect(error).toMatchObject({ status: 422, code: 'invalid_json_body' });
     expect(error.message).toMatch(/Malformed JSON .*line 3/);
-    expect(error.message).not.toContain(db.tempDir);
+    expect(error.message).not.toContain(db.spoolDir);
   });
 
   it('answers 422 invalid_parquet to a body that is not Parquet', async () => {
     const error = await engineError(ingest('bad_parquet', 'id,name\n1,a\n', 'parquet'));
     expect(error).toMatchObject({ status: 422, code: 'invalid_parquet' });
     expect(error.message).toContain('No magic bytes');
-    expect(error.message).not.toContain(db.tempDir);
+    expect(error.message).not.toContain(db.spoolDir);
   });
 
   it('refuses an append whose columns differ, naming them, and leaves the table unchanged', async () => {
