@@ -51,7 +51,9 @@ export class DataKeyCache {
   }
 
   async unwrap(keyUri: string, wrapped: Uint8Array): Promise<Uint8Array> {
-    const id = createHash('sha256').update(keyUri).update(wrapped).digest('hex');
+    // Length-prefixed: envelope v2 does not authenticate the key URI, so no other split of the same
+    // bytes into URI and wrapped key may find this entry without the KMS seeing the wrapped key.
+    const id = createHash('sha256').update(`${Buffer.byteLength(keyUri)}:${keyUri}`).update(wrapped).digest('hex');
     const known = this.unwrapped.get(id);
     if (known) return known;
     let plaintext: Uint8Array;

@@ -93,7 +93,7 @@ describe('skyduck-local command line', () => {
     const running = await serve(exe, env);
     for (const sql of ["select * from read_text('/etc/passwd')", 'INSTALL httpfs', 'SET enable_external_access = true']) {
       const refused = await query(running.url, sql);
-      expect(refused.status, sql).toBe(400);
+      expect(refused.status, sql).toBe(403);
       expect(JSON.stringify(refused.body)).not.toContain('root:');
     }
     expect(await terminate(running)).toBe(0);
