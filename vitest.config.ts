@@ -14,6 +14,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Every case by name, so a run shows the conformance cases per backend.
     reporters: ['verbose'],
     testTimeout: 60_000,

@@ -24,6 +24,20 @@ commands:
   keys list [--json]
                    every API key: id, agent, scope, created, active or revoked
   keys revoke ID   revoke an API key; a running server refuses it from its next request on
+  mcp              the MCP server on stdio for desktop clients, as the key in SKYDUCK_API_KEY (or, without
+                   one, as the data dir's owner); a running server serves MCP on POST /mcp
+  snapshot         every table as encrypted Parquet in the blob store, manifest last (server stopped;
+                   a running server: POST /v1/snapshots)
+  snapshots [--json]
+                   the snapshots in the blob store, newest first
+  restore [--snapshot ID]
+                   rebuild the data dir's databases from a snapshot (default: latest), every checksum
+                   verified before the new files replace the old ones (server stopped)
+  export --snapshot ID|latest --out DIR
+                   the snapshot's tables as plain Parquet files any Parquet reader opens
+  replicate --from URL --to URL [--to-key KEY]
+                   copy snapshots to another bucket or cloud, re-wrapping each data key for the
+                   destination's key (URLs: s3://b/prefix gs://b/prefix az://account/container/prefix file:///dir)
   audit verify     check the audit ledger's hash chain; names the first broken row (exit 1 if broken).
                    Run it with the server stopped; a running server answers GET /v1/audit/verify
   help             print this text
@@ -45,9 +59,10 @@ function fail(error: unknown): never {
     process.stderr.write(`${buildInfo.binary}: ${error.message}\n\n${USAGE}`);
   } else if (
     error instanceof ConfigError || error instanceof ProviderNotCompiledError ||
-    error instanceof StartupError || error instanceof NativeCacheError || error instanceof CloudError
+    error instanceof StartupError || error instanceof NativeCacheError || error instanceof CloudError ||
+    (error as Error)?.name === 'SnapshotError' || (error as Error)?.name === 'EnvelopeError'
   ) {
-    process.stderr.write(`${buildInfo.binary}: ${error.message}\n`);
+    process.stderr.write(`${buildInfo.binary}: ${(error as Error).message}\n`);
   } else {
     process.stderr.write(`${buildInfo.binary}: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);
   }
@@ -65,6 +80,14 @@ function parse(argv: string[]) {
         out: { type: 'string' },
         scope: { type: 'string' },
         agent: { type: 'string' },
+        snapshot: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'to-key': { type: 'string' },
+        'from-endpoint': { type: 'string' },
+        'to-endpoint': { type: 'string' },
+        'from-kms-endpoint': { type: 'string' },
+        'to-kms-endpoint': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -105,13 +128,25 @@ async function main(argv: string[]): Promise<void> {
     throw new UsageError(rest[0] === undefined ? 'audit needs a subcommand: audit verify' : `unknown audit subcommand '${rest.join(' ')}': use audit verify`);
   }
   if (rest.length > 0 && !keysCommand && command !== 'audit') throw new UsageError(`unexpected argument '${rest[0]}'`);
-  if (values.json && command !== 'version' && keysCommand !== 'keys list') {
-    throw new UsageError(`--json goes with version or keys list, not ${keysCommand ?? command}`);
+  if (values.json && command !== 'version' && command !== 'snapshots' && keysCommand !== 'keys list') {
+    throw new UsageError(`--json goes with version, keys list or snapshots, not ${keysCommand ?? command}`);
   }
   if ((values.scope ?? values.agent) !== undefined && keysCommand !== 'keys create') {
     throw new UsageError(`--scope and --agent go with keys create, not ${keysCommand ?? command}`);
   }
-  if (values.out !== undefined && command !== 'keygen') throw new UsageError(`--out goes with keygen, not ${command}`);
+  // Which options each command takes; the rest is a usage error naming where the option belongs.
+  const OPTIONS: Record<string, string[]> = {
+    out: ['keygen', 'export'],
+    json: ['version', 'keys list', 'snapshots'],
+    snapshot: ['restore', 'export'],
+    from: ['replicate'], to: ['replicate'], 'to-key': ['replicate'], 'from-endpoint': ['replicate'],
+    'to-endpoint': ['replicate'], 'from-kms-endpoint': ['replicate'], 'to-kms-endpoint': ['replicate'],
+  };
+  for (const [option, commands] of Object.entries(OPTIONS)) {
+    if ((values as Record<string, unknown>)[option] === undefined || option === 'json') continue;
+    if (!commands.includes(command)) throw new UsageError(`--${option} goes with ${commands.join(' or ')}, not ${command}`);
+  }
+  if (values.out !== undefined && command !== 'keygen' && command !== 'export') throw new UsageError(`--out goes with keygen or export, not ${command}`);
 
   switch (command) {
     case 'version': {
@@ -158,6 +193,42 @@ async function main(argv: string[]): Promise<void> {
       const result = await auditVerify(config);
       process.stdout.write(`${result.text}\n`);
       process.exitCode = result.ok ? 0 : 1;
+      return;
+    }
+    case 'mcp': {
+      const { mcpStdio } = await import('./commands/mcp.ts');
+      await mcpStdio(loadConfig(process.env));
+      return;
+    }
+    case 'snapshot': {
+      const { snapshotCommand } = await import('./commands/snapshot.ts');
+      await snapshotCommand(loadConfig(process.env), (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+      return;
+    }
+    case 'snapshots': {
+      const { listCommand } = await import('./commands/snapshot.ts');
+      await listCommand(loadConfig(process.env), (text) => process.stdout.write(text), values.json === true);
+      return;
+    }
+    case 'restore': {
+      const { restoreCommand } = await import('./commands/snapshot.ts');
+      await restoreCommand(loadConfig(process.env), values.snapshot, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
+      return;
+    }
+    case 'export': {
+      if (values.snapshot === undefined || values.out === undefined) throw new UsageError('export needs --snapshot ID (or latest) and --out DIR');
+      const { exportCommand } = await import('./commands/snapshot.ts');
+      const config = loadConfig(process.env);
+      await exportCommand(config, values.snapshot === 'latest' ? undefined : values.snapshot, values.out, (text) => process.stdout.write(text));
+      return;
+    }
+    case 'replicate': {
+      if (values.from === undefined || values.to === undefined) throw new UsageError('replicate needs --from URL and --to URL (s3://bucket/prefix, gs://bucket/prefix, az://account/container/prefix, file:///dir)');
+      const { replicateCommand } = await import('./commands/replicate.ts');
+      await replicateCommand(loadConfig(process.env), {
+        from: values.from, to: values.to, toKey: values['to-key'], fromEndpoint: values['from-endpoint'], toEndpoint: values['to-endpoint'],
+        fromKmsEndpoint: values['from-kms-endpoint'], toKmsEndpoint: values['to-kms-endpoint'],
+      }, (text) => process.stdout.write(text), (text) => process.stderr.write(text));
       return;
     }
     case 'serve': {

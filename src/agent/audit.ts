@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { type DuckDBConnection, type DuckDBTimestampTZValue, type DuckDBValue, timestampTZValue } from '@duckdb/node-api';
 import { StartupError } from '../fs-checks.ts';
+import type { AuditRecord } from '../engine/types.ts';
 import type { SystemDatabase } from './system-db.ts';
 
 export interface AuditEntry {
@@ -267,4 +268,18 @@ export class AuditLedger {
 /** Identifies a statement without storing it: whitespace runs collapsed, sha256, first 16 hex digits. */
 export function fingerprint(sql: string): string {
   return createHash('sha256').update(sql.replace(/\s+/g, ' ').trim()).digest('hex').slice(0, 16);
+}
+
+/** The ledger row of one request the engine reports: the SQL itself becomes its fingerprint. */
+export function toAuditEntry(record: AuditRecord): AuditEntry {
+  return {
+    agent: record.principal.agent,
+    keyId: record.principal.keyId,
+    fingerprint: fingerprint(record.sql),
+    statementType: record.statementType,
+    rows: record.rows,
+    bytes: record.bytes,
+    durationMs: record.durationMs,
+    outcome: record.outcome,
+  };
 }

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { StartupError } from '../fs-checks.ts';
 
-export const SYSTEM_DATABASE_FILE = 'system.duckdb';
+import { SYSTEM_DATABASE_FILE, stagingPath } from '../data-dir.ts';
+
+export { SYSTEM_DATABASE_FILE };
 
 export interface SystemDatabase {
   readonly file: string;
@@ -18,17 +20,16 @@ export interface SystemDatabase {
 
 /**
  * Settings given at creation, so they hold from the first statement: small limits (the ledger is a few
- * narrow tables and must not compete with user queries), no file, network or extension access, and
- * lock_configuration so nothing run on this connection can change them later.
+ * narrow tables and must not compete with user queries), no file, network or extension access but the
+ * snapshot staging file; lock_configuration (set right after) so nothing can change them later.
  */
 const OPTIONS = {
   memory_limit: '256MB',
   threads: '1',
-  enable_external_access: 'false',
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
-  lock_configuration: 'true',
 };
+
 
 /**
  * DuckDB's file lock is a POSIX fcntl lock, which is per process: a second instance on the same file in
@@ -60,6 +61,11 @@ export async function openSystemDatabase(dataDir: string, opts: { readOnly?: boo
       'most likely a running skyduck server: stop it first or use GET /v1/audit');
   }
   const connection = await instance.connect();
+  // List-valued settings cannot be given at creation, and allowed_paths only before external access is
+  // turned off; lock_configuration then freezes them all. Nothing runs on this instance before this.
+  if (!readOnly) await connection.run(`SET allowed_paths = ['${stagingPath(dataDir, 'system').replaceAll("'", "''")}']`);
+  await connection.run('SET enable_external_access = false');
+  await connection.run('SET lock_configuration = true');
   openInThisProcess.add(file);
   return {
     file,

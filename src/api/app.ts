@@ -10,7 +10,7 @@ import { EngineError, type Principal } from '../engine/types.ts';
 import { ApiError, errorBody } from './errors.ts';
 import {
   auditRoute, auditVerifyRoute, describeTableRoute, healthRoute, infoRoute, ingestRoute, INGEST_TYPES,
-  listTablesRoute, queryRoute,
+  listMemoryRoute, listSnapshotsRoute, listTablesRoute, queryRoute, storeMemoryRoute, takeSnapshotRoute,
 } from './routes.ts';
 
 export interface AppDeps {
@@ -18,6 +18,19 @@ export interface AppDeps {
   /** Stage 1 of the pipeline: the key behind the bearer token, or a 401 EngineError. */
   authenticate(token: string | undefined): Principal;
   info(): Record<string, unknown>;
+  /** Snapshots of the warehouse; each checks the principal's scope. */
+  snapshots?: {
+    take(principal: Principal): Promise<Record<string, unknown>>;
+    list(principal: Principal): Promise<Record<string, unknown>[]>;
+  };
+  /** Agent memory; the store checks who may see what. */
+  memory?: {
+    store(principal: Principal, input: Record<string, unknown>): Promise<unknown>;
+    search(principal: Principal, options: Record<string, unknown>): Promise<unknown[]>;
+    list(principal: Principal, options: Record<string, unknown>): Promise<unknown[]>;
+  };
+  /** MCP over Streamable HTTP: one session per initialize, bound to its key. */
+  mcp?: { handle(request: Request, principal: Principal, parsedBody?: unknown): Promise<Response> };
   /** Who the server runs as in its cloud: shown to admin keys only. */
   identity?(): Promise<unknown>;
   limits: { maxBodyBytes: number; maxIngestBytes: number };
@@ -75,7 +88,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<Env> {
     c.set('principal', deps.authenticate(bearer(c)));
     await next();
   };
-  for (const path of ['/v1/query', '/v1/tables', '/v1/tables/*', '/v1/audit', '/v1/audit/*']) app.use(path, authenticated);
+  for (const path of ['/v1/query', '/v1/tables', '/v1/tables/*', '/v1/audit', '/v1/audit/*', '/v1/snapshots', '/v1/memory']) {
+    app.use(path, authenticated);
+  }
 
   app.use('/v1/query', async (c, next) => {
     if (c.req.method === 'POST' && !/^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
@@ -83,7 +98,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<Env> {
     }
     await next();
   });
-  app.use('/v1/query', bodyLimit({ maxSize: deps.limits.maxBodyBytes, onError: json413(deps.limits.maxBodyBytes, 'SKYDUCK_MAX_BODY_BYTES') }));
+  for (const path of ['/v1/query', '/v1/memory']) {
+    app.use(path, bodyLimit({ maxSize: deps.limits.maxBodyBytes, onError: json413(deps.limits.maxBodyBytes, 'SKYDUCK_MAX_BODY_BYTES') }));
+  }
+  // MCP clients read JSON-RPC errors, so /mcp refuses in that shape too.
+  app.use('/mcp', bodyLimit({
+    maxSize: deps.limits.maxBodyBytes,
+    onError: (c) => c.json({ jsonrpc: '2.0', error: { code: -32600, message: `the body is larger than ${deps.limits.maxBodyBytes} bytes (SKYDUCK_MAX_BODY_BYTES)` }, id: null }, 413),
+  }));
   app.use('/v1/tables/*', async (c, next) => {
     const length = Number(c.req.header('content-length') ?? 0);
     if (c.req.method === 'POST' && length > deps.limits.maxIngestBytes) return json413(deps.limits.maxIngestBytes, 'SKYDUCK_MAX_INGEST_BYTES')(c);
@@ -131,6 +153,41 @@ export function createApp(deps: AppDeps): OpenAPIHono<Env> {
   app.openapi(auditRoute, async (c) => c.json({ rows: (await warehouse.auditLog(c.get('principal'), c.req.valid('query'))) as Record<string, unknown>[] }, 200));
 
   app.openapi(auditVerifyRoute, async (c) => c.json(await warehouse.verifyAudit(c.get('principal')), 200));
+
+  const snapshots = () => {
+    if (!deps.snapshots) throw new ApiError(503, 'snapshots_unavailable', 'snapshots are not set up on this server');
+    return deps.snapshots;
+  };
+  app.openapi(takeSnapshotRoute, async (c) => c.json((await snapshots().take(c.get('principal'))) as never, 200));
+  app.openapi(listSnapshotsRoute, async (c) => c.json({ snapshots: (await snapshots().list(c.get('principal'))) as never[] }, 200));
+
+  const memory = () => {
+    if (!deps.memory) throw new ApiError(503, 'memory_unavailable', 'agent memory is not set up on this server');
+    return deps.memory;
+  };
+  app.openapi(storeMemoryRoute, async (c) => c.json((await memory().store(c.get('principal'), c.req.valid('json'))) as never, 200));
+  app.openapi(listMemoryRoute, async (c) => {
+    const { query, top_k, memory_type, agent, limit, after } = c.req.valid('query');
+    const principal = c.get('principal');
+    const memories = query !== undefined
+      ? await memory().search(principal, { query, top_k, memory_type, agent })
+      : await memory().list(principal, { memory_type, agent, limit, after });
+    return c.json({ memories: memories as never[] }, 200);
+  });
+
+  // MCP: JSON-RPC errors for what the transport never sees (no key, no MCP on this server).
+  app.all('/mcp', async (c) => {
+    const rpcError = (status: 401 | 503, message: string) =>
+      c.json({ jsonrpc: '2.0', error: { code: -32001, message }, id: null }, status);
+    if (!deps.mcp) return rpcError(503, 'MCP is not set up on this server');
+    let principal: Principal;
+    try {
+      principal = deps.authenticate(bearer(c));
+    } catch (error) {
+      return rpcError(401, (error as Error).message);
+    }
+    return deps.mcp.handle(c.req.raw, principal);
+  });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http', scheme: 'bearer', description: 'An API key from `skyduck keys create` (or the admin key the first start printed)',

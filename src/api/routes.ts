@@ -31,6 +31,7 @@ const ERROR_TEXT: Record<number, string> = {
   415: 'The Content-Type is not one this route reads',
   422: 'The uploaded data is malformed (the message names the line) or does not fit the table',
   429: 'SKYDUCK_MAX_CONCURRENT_QUERIES queries are running; retry after Retry-After seconds',
+  503: 'The blob store or key service did not answer; the message names it',
 };
 
 export const QueryBody = z
@@ -209,4 +210,86 @@ export const infoRoute = createRoute({
   path: '/v1/info',
   summary: 'Version, variant, compiled clouds, provider; with an admin key also the cloud identity',
   responses: { 200: { description: 'Build and runtime facts', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+});
+
+const SnapshotSummary = z
+  .object({ id: z.string(), created_at: z.string(), tables: z.number(), rows: z.number(), bytes: z.number(), latest: z.boolean() })
+  .openapi('SnapshotSummary');
+
+export const takeSnapshotRoute = createRoute({
+  method: 'post',
+  path: '/v1/snapshots',
+  summary: 'Take a snapshot now (write)',
+  description: 'Every table as encrypted Parquet in the blob store, unchanged tables reused, the manifest written last. Answers when the snapshot is durable.',
+  security: bearer,
+  responses: {
+    200: {
+      description: 'The snapshot',
+      content: { 'application/json': { schema: SnapshotSummary.extend({ written: z.number(), reused: z.number(), ms: z.number() }) } },
+    },
+    ...errors(401, 403, 503),
+  },
+});
+
+export const listSnapshotsRoute = createRoute({
+  method: 'get',
+  path: '/v1/snapshots',
+  summary: 'List snapshots, newest first (read)',
+  security: bearer,
+  responses: {
+    200: { description: 'The complete snapshots in the blob store', content: { 'application/json': { schema: z.object({ snapshots: z.array(SnapshotSummary) }) } } },
+    ...errors(401, 403, 503),
+  },
+});
+
+export const MEMORY_TYPE_VALUES = ['fact', 'observation', 'instruction', 'preference', 'episode'] as const;
+
+const Memory = z
+  .object({
+    id: z.string(), agent: z.string(), memory_type: z.enum(MEMORY_TYPE_VALUES), content: z.string(),
+    metadata: z.record(z.string(), z.unknown()), importance: z.number(), created_at: z.string(), score: z.number().optional(),
+  })
+  .openapi('Memory');
+
+export const StoreMemoryBody = z
+  .object({
+    content: z.string().openapi({ example: 'The finance team closes the books on the 3rd working day' }),
+    memory_type: z.enum(MEMORY_TYPE_VALUES),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    importance: z.number().min(0).max(1).optional(),
+  })
+  .strict()
+  .openapi('StoreMemory');
+
+export const storeMemoryRoute = createRoute({
+  method: 'post',
+  path: '/v1/memory',
+  summary: "Store a memory for the key's agent",
+  security: bearer,
+  request: { body: { required: true, content: { 'application/json': { schema: StoreMemoryBody } } } },
+  responses: {
+    200: { description: 'The stored memory', content: { 'application/json': { schema: Memory } } },
+    ...errors(400, 401, 413, 415),
+  },
+});
+
+export const MemoryQuery = z.object({
+  query: z.string().optional().openapi({ description: 'Keywords or a phrase: ranked search. Without it, memories in the order stored' }),
+  top_k: z.coerce.number().int().optional(),
+  memory_type: z.enum(MEMORY_TYPE_VALUES).optional(),
+  agent: z.string().optional().openapi({ description: "Another agent's memories: admin keys only" }),
+  limit: z.coerce.number().int().optional(),
+  after: z.string().optional().openapi({ description: 'The id of the last memory of the previous page' }),
+});
+
+export const listMemoryRoute = createRoute({
+  method: 'get',
+  path: '/v1/memory',
+  summary: "Search or list the key's agent's memories (admin keys: any agent's)",
+  security: bearer,
+  request: { query: MemoryQuery },
+  responses: {
+    200: { description: 'Memories', content: { 'application/json': { schema: z.object({ memories: z.array(Memory) }) } } },
+    ...errors(400, 401, 403),
+  },
 });

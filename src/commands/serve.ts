@@ -11,7 +11,12 @@ import type { AuditLedger } from '../agent/audit.ts';
 import type { SystemDatabase } from '../agent/system-db.ts';
 import { KeyStore } from '../agent/keys.ts';
 import { authenticate } from '../engine/authenticate.ts';
+import { DATABASE_FILE, stagingPath } from '../data-dir.ts';
 import type { Database } from '../engine/database.ts';
+import type { SnapshotService } from '../snapshot/service.ts';
+import type { SnapshotStore } from '../snapshot/store.ts';
+import type { McpSessions } from '../agent/mcp.ts';
+import type { MemoryStore } from '../agent/memory.ts';
 import { StartupError, ensureWritableDir } from '../fs-checks.ts';
 import { versionFacts } from '../info.ts';
 import { nativeCacheSaved, prepareNative } from '../native/binding.ts';
@@ -43,10 +48,20 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
 
   mark('serve');
   const keys = new KeyStore(config.dataDir);
-  const initialAdminKey = keys.ensureInitialAdminKey();
-
   const settings = { maxConcurrentQueries: config.maxConcurrentQueries, memoryLimit: config.memoryLimit, threads: config.threads };
   const loaded = prepareNative(config.nativeCache).then(() => mark('native files ready'));
+  // Opening the selected cloud's storage client at start makes a bundling or configuration fault show
+  // at once, not at the first snapshot. It makes no request: `skyduck doctor` is the reachability check.
+  const cloud = await loadCloud(config.cloud);
+  const { openSnapshotStore } = await import('../snapshot/open.ts');
+  const store = openSnapshotStore(config, cloud);
+
+  // A data dir without a database is new, or its disk was lost: the latest snapshot, if any, comes back
+  // first (with keys.json, so the same API keys work), before anything else touches the directory.
+  const fresh = !fs.existsSync(path.join(config.dataDir, DATABASE_FILE));
+  if (fresh) await restoreLatest(store, config.dataDir, loaded);
+  const initialAdminKey = keys.ensureInitialAdminKey();
+
   const database: Promise<Database> = loaded
     .then(() => import('../engine/database.ts'))
     .then(({ Database }) => (mark('duckdb loaded'), Database.open(config.dataDir, settings)))
@@ -58,7 +73,8 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   const ledger: Promise<AuditLedger> = system
     .then(async (db) => (await import('../agent/audit.ts')).AuditLedger.open(db))
     .then((opened) => (mark('ledger open'), opened));
-  Promise.all([database, ledger]).catch(fail);
+  const memory: Promise<MemoryStore> = system.then(async (db) => (await import('../agent/memory.ts')).MemoryStore.open(db));
+  Promise.all([database, ledger, memory]).catch(fail);
   // A fresh native extraction is saved in the background; failing to save only costs the next start.
   const nativeSaved = database
     .then(() => nativeCacheSaved())
@@ -70,11 +86,6 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   ]);
   mark('http stack loaded');
 
-  // Opening the selected cloud's storage client at start makes a bundling or configuration fault show
-  // at once, not at the first snapshot. It makes no request: `skyduck doctor` is the reachability check.
-  const cloud = await loadCloud(config.cloud);
-  cloud.createStorage(config);
-
   const limits = {
     queryTimeout: config.queryTimeout,
     maxResultRows: config.maxResultRows,
@@ -84,23 +95,44 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   // The warehouse is made once the database is open; requests before that wait for it.
   // The engine modules load DuckDB's binding, so they are imported only once its native files are ready.
   const engine = loaded.then(() => Promise.all([import('../engine/warehouse.ts'), import('../agent/audit.ts')]));
-  const warehouse = Promise.all([database, ledger, engine]).then(([db, audit, [{ Warehouse }, { fingerprint }]]) => new Warehouse({
+  const snapshots = Promise.all([database, ledger, loaded.then(() => import('../snapshot/service.ts'))]).then(([db, audit, { SnapshotService }]) =>
+    new SnapshotService({
+      store,
+      version: buildInfo.version,
+      keep: config.snapshotKeep,
+      keysFile: keys.file,
+      sources: [
+        { database: 'main', connect: () => db.connect(), stagingFile: stagingPath(config.dataDir, 'main') },
+        { database: 'system', connect: () => system.then((s) => s.connect()), stagingFile: stagingPath(config.dataDir, 'system') },
+      ],
+      beforeSnapshot: () => audit.flush(),
+      log: (line) => console.error(line),
+    }));
+  snapshots.then((service) => config.snapshotInterval && service.every(config.snapshotInterval), () => undefined);
+  const warehouse = Promise.all([database, ledger, engine, snapshots]).then(([db, audit, [{ Warehouse }, { toAuditEntry }], service]) => new Warehouse({
     database: db,
     limits,
-    audit: (record) => audit.append({
-      agent: record.principal.agent,
-      keyId: record.principal.keyId,
-      fingerprint: fingerprint(record.sql),
-      statementType: record.statementType,
-      rows: record.rows,
-      bytes: record.bytes,
-      durationMs: record.durationMs,
-      outcome: record.outcome,
-    }),
+    onWrite: () => service.markDirty(),
+    audit: (record) => audit.append(toAuditEntry(record)),
     auditLog: (query) => audit.flush().then(() => audit.list(query)),
     verifyAudit: () => audit.flush().then(() => audit.verify()),
   }));
   warehouse.catch(() => undefined);
+
+  let sessions: Promise<McpSessions> | undefined;
+  const mcpSessions = () => (sessions ??= import('../agent/mcp.ts').then(({ McpSessions }) => new McpSessions({
+    version: buildInfo.version,
+    query: async (principal, request) => (await warehouse).query(principal, request),
+    listTables: async (principal) => (await warehouse).listTables(principal),
+    describeTable: async (principal, name) => (await warehouse).describeTable(principal, name),
+    memory: () => memory,
+    snapshots: snapshotOps,
+  }, (error) => console.error(`skyduck: mcp tool failed: ${(error as Error)?.stack ?? String(error)}`)), (error) => {
+    sessions = undefined; // a failed load is tried again by the next request, not kept
+    throw error;
+  }));
+
+  const snapshotOps = await import('../snapshot/service.ts').then(({ snapshotOperations }) => snapshotOperations(() => snapshots));
 
   const app = createApp({
     authenticate: (token) => authenticate(token, (candidate) => keys.authenticate(candidate)),
@@ -111,6 +143,16 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
       ingest: async (principal, name, body, format, mode) => (await warehouse).ingest(principal, name, body, format, mode),
       auditLog: async (principal, query) => (await warehouse).auditLog(principal, query),
       verifyAudit: async (principal) => (await warehouse).verifyAudit(principal),
+    },
+    snapshots: snapshotOps,
+    memory: {
+      store: async (principal, input) => (await memory).store(principal, input as never),
+      search: async (principal, options) => (await memory).search(principal, options as never),
+      list: async (principal, options) => (await memory).list(principal, options as never),
+    },
+    mcp: {
+      // The MCP SDK loads on the first /mcp request, not at start.
+      handle: async (request, principal) => (await mcpSessions()).handle(request, principal),
     },
     info: () => ({ ...versionFacts(), provider: config.cloud, sdk: cloud.sdkPackages }),
     identity: () => cloud.createIdentity(config).identity().then(
@@ -138,8 +180,12 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
     const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
     server.close(() => {
       clearTimeout(force);
-      database
+      snapshotAtExit(snapshots, config.snapshotExitTimeout)
+        .then(() => database)
         .then((db) => db.close())
+        .then(() => sessions?.then((open) => open.close()))
+        .then(() => memory)
+        .then((store) => store.close())
         .then(() => ledger)
         .then((audit) => audit.close())
         .then(() => system)
@@ -150,6 +196,39 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
     server.closeIdleConnections();
   });
   return { url: `http://${host}:${port}`, stop, ...(initialAdminKey ? { initialAdminKey } : {}) };
+}
+
+/** Restores the store's latest snapshot into a data dir that has no database yet, if there is one. */
+async function restoreLatest(store: SnapshotStore, dataDir: string, loaded: Promise<unknown>): Promise<void> {
+  const latest = await store.latest();
+  if (!latest) return;
+  await loaded;
+  const [{ restoreSnapshot }] = await Promise.all([import('../snapshot/restore.ts')]);
+  const manifest = await store.manifest(latest);
+  console.error(JSON.stringify({ event: 'restore.start', id: latest, store: store.location, tables: manifest.tables.length }));
+  const started = performance.now();
+  await restoreSnapshot(store, manifest, {
+    dataDir,
+    onProgress: (progress) => console.error(JSON.stringify({ event: 'restore.progress', ...progress, rate: Math.round(progress.rate) })),
+  });
+  console.error(JSON.stringify({ event: 'restore.done', id: latest, ms: Math.round(performance.now() - started) }));
+}
+
+/** On the way out, a snapshot of data that changed since the last one, given at most `ms`. */
+async function snapshotAtExit(snapshots: Promise<SnapshotService>, ms: number): Promise<void> {
+  const service = await snapshots.catch(() => undefined);
+  if (!service) return;
+  service.stop();
+  if (!service.changed) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      console.error(JSON.stringify({ event: 'snapshot.abandoned', reason: 'exit', after_ms: ms, hint: 'raise SKYDUCK_SNAPSHOT_EXIT_TIMEOUT' }));
+      resolve();
+    }, ms);
+  });
+  await Promise.race([service.take('exit').then(() => undefined, () => undefined), timeout]);
+  clearTimeout(timer);
 }
 
 /** The name of the file the first admin key is left in when no terminal shows it. */

@@ -36,6 +36,10 @@ export interface Config {
   /** Unset: DuckDB's own defaults. */
   memoryLimit?: number;
   threads?: number;
+  /** Unset: snapshots only on request and at exit. */
+  snapshotInterval?: number;
+  snapshotKeep: number;
+  snapshotExitTimeout: number;
   /** Where each value came from: an environment name, or "default". */
   sources: Record<SettingName, string>;
   /** One line per deprecated name in use. */
@@ -199,6 +203,9 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeout: number('requestTimeout', 300_000),
     memoryLimit: optional('memoryLimit'),
     threads: optional('threads'),
+    snapshotInterval: optional('snapshotInterval'),
+    snapshotKeep: number('snapshotKeep', 7),
+    snapshotExitTimeout: number('snapshotExitTimeout', 25_000),
     sources,
     warnings,
   };

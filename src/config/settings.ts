@@ -104,6 +104,21 @@ export const SETTINGS = {
     unit: 'bytes',
     describe: "DuckDB's memory limit, e.g. 4GiB (default DuckDB's: 80% of RAM)",
   },
+  snapshotInterval: {
+    env: ['SKYDUCK_SNAPSHOT_INTERVAL'],
+    unit: 'ms',
+    describe: 'take a snapshot this often when data changed, e.g. 15m (default: only on request and at exit)',
+  },
+  snapshotKeep: {
+    env: ['SKYDUCK_SNAPSHOT_KEEP'],
+    unit: 'count',
+    describe: 'snapshots kept in the blob store; older ones and their unshared objects are deleted (default 7)',
+  },
+  snapshotExitTimeout: {
+    env: ['SKYDUCK_SNAPSHOT_EXIT_TIMEOUT'],
+    unit: 'ms',
+    describe: 'on SIGTERM, a snapshot of changed data is given this long before exit, e.g. 25s (default 25s)',
+  },
   threads: {
     env: ['SKYDUCK_THREADS'],
     unit: 'count',
@@ -116,8 +131,6 @@ export type SettingName = keyof typeof SETTINGS;
 /** SKYDUCK_* variables that are not settings of the table above but are still read. */
 export const OTHER_VARIABLES = [
   'SKYDUCK_TRACE_STARTUP',
-  // Set by the Terraform modules already; read by the snapshot scheduler of the durability issue.
-  'SKYDUCK_SNAPSHOT_INTERVAL',
 ] as const;
 
 /** Legacy names whose presence alone selects aws when SKYDUCK_CLOUD is unset. */

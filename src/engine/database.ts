@@ -3,7 +3,9 @@ import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ConnectionPool } from './pool.ts';
 
-export const DATABASE_FILE = 'skyduck.duckdb';
+import { DATABASE_FILE, stagingPath } from '../data-dir.ts';
+
+export { DATABASE_FILE };
 /** DuckDB's spill directory: DuckDB lets SQL read its temp directory, so nothing else is ever put there. */
 export const TEMP_DIR = 'tmp';
 /** Uploads are spooled here under random names SQL cannot reach; see loadPath. */
@@ -17,6 +19,7 @@ const LOAD_EXTENSIONS = ['csv', 'json', 'parquet'] as const;
 export function loadPath(spoolDir: string, format: (typeof LOAD_EXTENSIONS)[number]): string {
   return path.join(spoolDir, `load.${format}`);
 }
+
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
@@ -37,7 +40,8 @@ async function sandbox(connection: DuckDBConnection, tempDir: string, spoolDir: 
   await mkdir(tempDir, { recursive: true, mode: 0o700 });
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
   await connection.run(`SET temp_directory = ${quote(tempDir)}`);
-  await connection.run(`SET allowed_paths = [${LOAD_EXTENSIONS.map((format) => quote(loadPath(spoolDir, format))).join(', ')}]`);
+  const allowed = [...LOAD_EXTENSIONS.map((format) => loadPath(spoolDir, format)), stagingPath(path.dirname(spoolDir), 'main')];
+  await connection.run(`SET allowed_paths = [${allowed.map(quote).join(', ')}]`);
   await connection.run('SET enable_external_access = false');
   await connection.run('SET autoinstall_known_extensions = false');
   await connection.run('SET autoload_known_extensions = false');
@@ -52,6 +56,11 @@ export class Database {
   /** Where uploads are spooled before DuckDB reads them. */
   readonly spoolDir: string;
   private readonly instance: DuckDBInstance;
+
+  /** A connection outside the pool, for skyduck's own work (snapshots); the caller closes it. */
+  connect(): Promise<DuckDBConnection> {
+    return this.instance.connect();
+  }
 
   private constructor(instance: DuckDBInstance, pool: ConnectionPool, spoolDir: string) {
     this.instance = instance;

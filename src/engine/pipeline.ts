@@ -30,6 +30,8 @@ export interface QueryRequest {
   format: Format;
   /** Aborted when the client goes away: the statement is interrupted. */
   signal?: AbortSignal;
+  /** Tighter limits for this request (MCP tools cap rows); never looser than the server's. */
+  limits?: Partial<PipelineLimits>;
 }
 
 export type QueryResponse =
@@ -46,6 +48,8 @@ export interface PipelineDeps {
   pool: ConnectionPool;
   limits: PipelineLimits;
   audit(record: AuditRecord): void;
+  /** Called after a request that may have written committed. */
+  onWrite?(): void;
 }
 
 /** A statement without `prepared` could not be prepared yet: it depends on an earlier one in the body. */
@@ -141,6 +145,23 @@ export class QueryPipeline {
 
   /** Classify, authorize and guard every statement before any of them runs. */
   private async classify(connection: DuckDBConnection, principal: Principal, request: QueryRequest, record: AuditRecord): Promise<Classified[]> {
+    // One statement (nearly every request) is prepared in one step; a body of several, or one DuckDB
+    // expands into several (PIVOT), goes through extractStatements.
+    const single = await connection.prepare(request.sql).catch((error: unknown) => {
+      const message = (error as Error)?.message ?? '';
+      if (/Cannot prepare multiple statements at once/.test(message)) return undefined;
+      if (/No statement to prepare/.test(message)) {
+        throw new EngineError(400, 'invalid_request', 'sql holds no statement (only comments or semicolons); send e.g. {"sql": "select 42"}');
+      }
+      throw error;
+    });
+    if (single) {
+      const type = statementTypeName(single.statementType);
+      record.statementType = type;
+      authorize(type, principal.scope, 0, 1);
+      if (mayReadFiles(request.sql)) await this.guardFiles(connection, request.sql);
+      return [{ prepared: single, type }];
+    }
     let extracted;
     try {
       extracted = await connection.extractStatements(request.sql);
@@ -212,7 +233,7 @@ export class QueryPipeline {
     const release = () => lease.release({ discard: writes });
     if (writes) await lease.lockWrites();
 
-    const { limits } = this.deps;
+    const limits = tighter(this.deps.limits, request.limits);
     const context: ErrorContext = { timedOut: false, scope: principal.scope, queryTimeout: limits.queryTimeout };
     const timer = setTimeout(() => {
       context.timedOut = true;
@@ -260,6 +281,7 @@ export class QueryPipeline {
         const buffered = await readBuffered(result!, { maxRows: limits.maxResultRows, maxBytes: limits.maxResultBytes });
         await end(true);
         release();
+        if (writes) this.deps.onWrite?.();
         finish('ok', buffered.rows.length, buffered.bytes);
         return {
           kind: 'json',
@@ -279,6 +301,7 @@ export class QueryPipeline {
         (ended) => {
           const ok = ended.error === undefined;
           void end(ok).catch(() => undefined).finally(release);
+          if (ok && writes) this.deps.onWrite?.();
           finish(ok ? 'ok' : toEngineError(ended.error, context).code, ended.rows, ended.bytes);
         },
         (error) => {
@@ -302,6 +325,13 @@ export class QueryPipeline {
       throw isReadOnlyViolation(error) ? error : toEngineError(error, context);
     }
   }
+}
+
+/** The server's limits, lowered where the request asks for less. */
+function tighter(server: PipelineLimits, asked?: Partial<PipelineLimits>): PipelineLimits {
+  if (!asked) return server;
+  const pick = (name: keyof PipelineLimits) => Math.min(server[name], asked[name] ?? Infinity);
+  return { queryTimeout: pick('queryTimeout'), maxResultRows: pick('maxResultRows'), maxResultBytes: pick('maxResultBytes') };
 }
 
 /**

@@ -20,6 +20,8 @@ export interface WarehouseLimits extends PipelineLimits {
 export interface WarehouseDeps {
   database: Database;
   limits: WarehouseLimits;
+  /** Called after every committed write (the snapshot scheduler's "data changed"). */
+  onWrite?(): void;
   audit(record: AuditRecord): void;
   auditLog(query: { after?: number; limit: number; agent?: string }): Promise<unknown[]>;
   verifyAudit(): Promise<{ ok: boolean; rows: number; seq?: number; reason?: string }>;
@@ -31,7 +33,7 @@ export class Warehouse {
 
   constructor(deps: WarehouseDeps) {
     this.deps = deps;
-    this.pipeline = new QueryPipeline({ pool: deps.database.pool, limits: deps.limits, audit: deps.audit });
+    this.pipeline = new QueryPipeline({ pool: deps.database.pool, limits: deps.limits, audit: deps.audit, onWrite: deps.onWrite });
   }
 
   query(principal: Principal, request: QueryRequest): Promise<QueryResponse> {
@@ -75,6 +77,7 @@ export class Warehouse {
           await removeQuietly(load);
         }
       });
+      this.deps.onWrite?.();
       this.audit(principal, 'INGEST', `${name} ${format} ${mode}`, started, 'ok', result.rows_added, spooled.bytes);
       return result;
     } catch (error) {

@@ -26,6 +26,15 @@ export function keysCases(backend: Backend): void {
       expect(new TextDecoder().decode(await env.keyManager.decrypt(wrapped, context))).toBe('secret data key');
     });
 
+    it('wraps exactly the bytes of a view into a larger buffer (as AWS hands out data keys)', async () => {
+      const large = Buffer.from('0123456789abcdef-the-key-bytes-here-0123456789');
+      const view = new Uint8Array(large.buffer, large.byteOffset + 17, 18);
+      const wrapped = await env.keyManager.encrypt(view, { object: 'v' });
+      const padded = Buffer.concat([Buffer.alloc(5), Buffer.from(wrapped), Buffer.alloc(5)]);
+      const wrappedView = new Uint8Array(padded.buffer, padded.byteOffset + 5, wrapped.length);
+      expect(Buffer.from(await env.keyManager.decrypt(wrappedView, { object: 'v' })).toString()).toBe('the-key-bytes-here');
+    });
+
     it('refuses to decrypt under another context', async () => {
       const wrapped = await env.keyManager.encrypt(bytes('k'), { object: 'a' });
       await expect(env.keyManager.decrypt(wrapped, { object: 'b' })).rejects.toThrow();

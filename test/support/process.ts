@@ -8,6 +8,7 @@ import path from 'node:path';
 export const root = path.resolve(import.meta.dirname, '..', '..');
 export const dist = path.join(root, 'dist');
 
+/** Under the run's temp root (test/global-setup.ts), which is removed when the run ends. */
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `skyduck-${prefix}-`));
 }

@@ -1,6 +1,6 @@
 // A whole warehouse from source on a temp data dir: the user database, the system database with its
 // audit ledger, a key store with one key per scope, and the HTTP app on top. No executable involved.
-import { AuditLedger, fingerprint } from '../../src/agent/audit.ts';
+import { AuditLedger, toAuditEntry } from '../../src/agent/audit.ts';
 import { KeyStore } from '../../src/agent/keys.ts';
 import { openSystemDatabase, type SystemDatabase } from '../../src/agent/system-db.ts';
 import { createApp } from '../../src/api/app.ts';
@@ -50,11 +50,7 @@ export async function openTestWarehouse(options: {
   const warehouse = new Warehouse({
     database,
     limits,
-    audit: (record) => ledger.append({
-      agent: record.principal.agent, keyId: record.principal.keyId, fingerprint: fingerprint(record.sql),
-      statementType: record.statementType, rows: record.rows, bytes: record.bytes, durationMs: record.durationMs,
-      outcome: record.outcome,
-    }),
+    audit: (record) => ledger.append(toAuditEntry(record)),
     auditLog: (query) => ledger.flush().then(() => ledger.list(query)),
     verifyAudit: () => ledger.flush().then(() => ledger.verify()),
   });

@@ -119,14 +119,16 @@ export class GcpKmsKeyManager implements KeyManager {
   async encrypt(plaintext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array> {
     const additionalAuthenticatedData = canonicalContext(context);
     const [response] = await this.call('encrypt', (client) =>
-      client.encrypt({ name: this.keyName, plaintext, additionalAuthenticatedData }, CALL_OPTIONS));
+      // A copy: the client serializes a Uint8Array view from its buffer's start, ignoring its offset
+      // (AWS KMS hands out data keys as such views), so a subarray would wrap the wrong bytes.
+      client.encrypt({ name: this.keyName, plaintext: Buffer.from(plaintext), additionalAuthenticatedData }, CALL_OPTIONS));
     return toBytes(response.ciphertext);
   }
 
   async decrypt(ciphertext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array> {
     const additionalAuthenticatedData = canonicalContext(context);
     const [response] = await this.call('decrypt', (client) =>
-      client.decrypt({ name: this.keyName, ciphertext, additionalAuthenticatedData }, CALL_OPTIONS));
+      client.decrypt({ name: this.keyName, ciphertext: Buffer.from(ciphertext), additionalAuthenticatedData }, CALL_OPTIONS));
     return toBytes(response.plaintext);
   }
 

@@ -1,0 +1,132 @@
+// Where snapshots live in a blob store, and the only code that reads or writes them there:
+//
+//   snapshots/<id>/manifest.json                       written last, create-only: the snapshot exists
+//   snapshots/<id>/<database>/<schema>.<table>.parquet.enc   a table's Parquet, envelope-encrypted
+//   snapshots/latest                                   {"id": ...}, replaced once a manifest is durable
+//
+// Object names are the keys relative to the store's root, so they are also what the envelope binds each
+// object to: the same object copied to another bucket, prefix or cloud still decrypts there.
+import type { Readable } from 'node:stream';
+import { NotFoundError } from '../cloud/errors.ts';
+import type { BlobStorageClient } from '../cloud/types.ts';
+import type { Envelope } from '../crypto/envelope.ts';
+import { SnapshotError } from './errors.ts';
+import { type Manifest, parseManifest, SNAPSHOT_ID, serializeManifest } from './manifest.ts';
+
+const ROOT = 'snapshots/';
+const LATEST = `${ROOT}latest`;
+
+const segment = (name: string) => encodeURIComponent(name);
+
+export class SnapshotStore {
+  readonly storage: BlobStorageClient;
+  readonly envelope: Envelope;
+  /** The key that wraps this store's data keys, recorded in manifests. */
+  readonly keyUri: string;
+
+  constructor(storage: BlobStorageClient, envelope: Envelope, keyUri: string) {
+    this.storage = storage;
+    this.envelope = envelope;
+    this.keyUri = keyUri;
+  }
+
+  /** Where the store is, for messages: `s3://bucket/prefix`, `file:///dir`. */
+  get location(): string {
+    return this.storage.location;
+  }
+
+  static manifestKey(id: string): string {
+    return `${ROOT}${id}/manifest.json`;
+  }
+
+  static objectKey(id: string, database: string, schema: string, table: string): string {
+    return `${ROOT}${id}/${database}/${segment(schema)}.${segment(table)}.parquet.enc`;
+  }
+
+  /** Every complete snapshot (one with a manifest), oldest first. */
+  async list(): Promise<string[]> {
+    const keys = await this.storage.listObjects(ROOT);
+    return keys
+      .map((key) => /^snapshots\/([^/]+)\/manifest\.json$/.exec(key)?.[1])
+      .filter((id): id is string => id !== undefined && SNAPSHOT_ID.test(id))
+      .sort();
+  }
+
+  /** Every object under snapshots/, complete or not. */
+  listObjects(): Promise<string[]> {
+    return this.storage.listObjects(ROOT);
+  }
+
+  async manifest(id: string): Promise<Manifest> {
+    const key = SnapshotStore.manifestKey(id);
+    try {
+      return parseManifest(await this.storage.getObject(key), `${this.location}/${key}`);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        throw new SnapshotError(`no snapshot ${id} in ${this.location}: \`skyduck snapshots\` or GET /v1/snapshots lists them`);
+      }
+      throw error;
+    }
+  }
+
+  /** The id `latest` points at, or undefined when the store holds no snapshot yet. */
+  async latest(): Promise<string | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.storage.getObject(LATEST);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+    const id = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { id?: unknown }).id;
+    if (typeof id !== 'string' || !SNAPSHOT_ID.test(id)) throw new SnapshotError(`${this.location}/${LATEST} is damaged: it names no snapshot id`);
+    return id;
+  }
+
+  /** The snapshot asked for, else `latest`; SnapshotError when there is none. */
+  async choose(id?: string): Promise<Manifest> {
+    const chosen = id ?? (await this.latest());
+    if (!chosen) throw new SnapshotError(`${this.location} holds no snapshot yet: take one with \`skyduck snapshot\` or POST /v1/snapshots`);
+    return this.manifest(chosen);
+  }
+
+  /** Create-only: a manifest is never replaced, so a snapshot that exists is never half-rewritten. */
+  async putManifest(manifest: Manifest): Promise<void> {
+    await this.storage.putObject(SnapshotStore.manifestKey(manifest.id), serializeManifest(manifest), { ifNoneMatch: '*' });
+  }
+
+  async setLatest(id: string): Promise<void> {
+    await this.storage.putObject(LATEST, Buffer.from(`${JSON.stringify({ id })}\n`));
+  }
+
+  /** Encrypts `source` into `key`, streaming; returns the plaintext byte count. */
+  async putEncrypted(key: string, source: AsyncIterable<Uint8Array>): Promise<number> {
+    let bytes = 0;
+    const counted = (async function* () {
+      for await (const chunk of source) {
+        bytes += chunk.length;
+        yield chunk;
+      }
+    })();
+    await this.storage.putStream(key, this.envelope.encryptStream(key, counted), { ifNoneMatch: '*' });
+    return bytes;
+  }
+
+  /** The decrypted bytes of `key`; a missing object is a SnapshotError naming it. */
+  async getDecrypted(key: string): Promise<AsyncIterable<Buffer>> {
+    let stream: Readable;
+    try {
+      stream = await this.storage.getStream(key);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        throw new SnapshotError(`${this.location}/${key} is missing: the snapshot is incomplete; restore another one`);
+      }
+      throw error;
+    }
+    return this.envelope.decryptStream(key, stream);
+  }
+
+  deleteObject(key: string): Promise<void> {
+    return this.storage.deleteObject(key);
+  }
+}
