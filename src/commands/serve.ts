@@ -41,8 +41,12 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts the HTTP API on config.listen; `fail` ends the process if the database cannot open. */
-export async function startServer(config: Config, fail: (error: unknown) => never): Promise<RunningServer> {
+/**
+ * Starts the HTTP API on config.listen; `fail` ends the process if the database cannot open. A first
+ * admin key made for a fresh data dir goes to `onAdminKey` at once, before anything else can fail, so it
+ * is never made and lost (`serve` shows it; `selftest` uses it).
+ */
+export async function startServer(config: Config, fail: (error: unknown) => never, onAdminKey: (key: string) => void = () => undefined): Promise<RunningServer> {
   assertCompiled(config.cloud);
   ensureWritableDir(config.dataDir, 'SKYDUCK_DATA_DIR');
 
@@ -61,6 +65,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   const fresh = !fs.existsSync(path.join(config.dataDir, DATABASE_FILE));
   if (fresh) await restoreLatest(store, config.dataDir, loaded);
   const initialAdminKey = keys.ensureInitialAdminKey();
+  if (initialAdminKey) onAdminKey(initialAdminKey);
 
   const database: Promise<Database> = loaded
     .then(() => import('../engine/database.ts'))
@@ -244,14 +249,14 @@ function announceAdminKey(key: string, dataDir: string): void {
     return;
   }
   const file = path.join(dataDir, INITIAL_ADMIN_KEY_FILE);
-  fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600); // a stale file from an earlier data dir keeps its mode otherwise
   console.log(`skyduck: created the first admin key in ${file}: read it, keep it safe, then delete the file`);
 }
 
 export async function serve(config: Config, fail: (error: unknown) => never): Promise<void> {
-  const server = await startServer(config, fail);
   // The key file exists before the listening line: whoever waits for the line can read it.
-  if (server.initialAdminKey) announceAdminKey(server.initialAdminKey, config.dataDir);
+  const server = await startServer(config, fail, (key) => announceAdminKey(key, config.dataDir));
   console.log(`${buildInfo.binary} ${buildInfo.version} listening on ${server.url}`);
   for (const warning of config.warnings) console.error(`skyduck: ${warning}`);
 

@@ -5,7 +5,9 @@ import type { Config } from '../config/config.ts';
 import { Envelope } from '../crypto/envelope.ts';
 import { SnapshotStore } from './store.ts';
 
+/** Storage first, then keys: a missing bucket is named before a missing key. Neither makes a request. */
 export function openSnapshotStore(config: Config, cloud: CloudModule): SnapshotStore {
+  const storage = cloud.createStorage(config);
   const keys = cloud.createKeyManager(config);
-  return new SnapshotStore(cloud.createStorage(config), new Envelope(keys), keys.keyUri);
+  return new SnapshotStore(storage, new Envelope(keys), keys.keyUri);
 }

@@ -7,6 +7,12 @@ import { isolate, query, root, runToEnd, serve, tempDir, terminate } from '../su
 
 const variants = loadVariants(path.join(root, 'variants'));
 const nativeCache = tempDir('native');
+/** Well-formed key names for each cloud: enough to construct the key clients, which make no request. */
+const KMS_KEYS: Record<string, string> = {
+  aws: 'arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000',
+  gcp: 'projects/p/locations/global/keyRings/r/cryptoKeys/k',
+  azure: 'https://vault.vault.azure.net/keys/k',
+};
 afterAll(() => fs.rmSync(nativeCache, { recursive: true, force: true }));
 
 describe.each(variants)('$binary ($name)', (variant) => {
@@ -63,8 +69,12 @@ describe.each(variants)('$binary ($name)', (variant) => {
   const own = cloudsOf(variant).filter((cloud) => cloud !== 'local');
   if (own.length > 0) it('starts with each cloud it carries selected, its SDK loaded inside the binary', async () => {
     for (const cloud of own) {
+      // A data dir that already has its database: a fresh one would first ask the bucket for a snapshot to
+      // restore, and there is no emulator here. Constructing the clients makes no request.
+      const dataDir = tempDir(`data-${cloud}`);
+      expect(await terminate(await serve(exe, { ...env, SKYDUCK_DATA_DIR: dataDir }))).toBe(0);
       const running = await serve(exe, {
-        ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: tempDir(`data-${cloud}`),
+        ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: dataDir, SKYDUCK_KMS_KEY: KMS_KEYS[cloud],
         SKYDUCK_STORAGE_BUCKET: cloud === 'azure' ? 'account/container' : 'bucket', SKYDUCK_CLOUD_REGION: 'eu-west-1',
       });
       const info: any = await (await fetch(`${running.url}/v1/info`)).json();
