@@ -74,7 +74,7 @@ describe.each(variants)('$binary ($name)', (variant) => {
       const dataDir = tempDir(`data-${cloud}`);
       expect(await terminate(await serve(exe, { ...env, SKYDUCK_DATA_DIR: dataDir }))).toBe(0);
       const running = await serve(exe, {
-        ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: dataDir, SKYDUCK_KMS_KEY: KMS_KEYS[cloud],
+        ...env, SKYDUCK_CLOUD: cloud, SKYDUCK_DATA_DIR: dataDir, SKYDUCK_KMS_KEY: KMS_KEYS[cloud]!,
         SKYDUCK_STORAGE_BUCKET: cloud === 'azure' ? 'account/container' : 'bucket', SKYDUCK_CLOUD_REGION: 'eu-west-1',
       });
       const info: any = await (await fetch(`${running.url}/v1/info`)).json();
