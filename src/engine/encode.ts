@@ -4,7 +4,7 @@
 // the caps; NDJSON and CSV are streamed one DuckDB chunk at a time, pulled by the socket, so memory stays
 // flat. @duckdb/node-api ends a stream whose query failed midway as if it had finished (it does not read
 // duckdb_result_error), so a stream's end is confirmed by `confirmEnd` before it is reported complete.
-import type { DuckDBResult } from '@duckdb/node-api';
+import type { DuckDBMaterializedResult, DuckDBResult } from '@duckdb/node-api';
 import { jsonValue } from './json-values.ts';
 import type { Column } from './types.ts';
 
@@ -34,14 +34,18 @@ export interface Buffered {
   bytes: number;
 }
 
-/** Reads a result into memory, stopping at the row or byte cap (then `truncated`). */
-export async function readBuffered(result: DuckDBResult, caps: Caps): Promise<Buffered> {
+/**
+ * Reads a materialized result, stopping at the row or byte cap (then `truncated`). Its chunks are already
+ * in memory on DuckDB's side and are read synchronously: no round trip per chunk.
+ */
+export function readBuffered(result: DuckDBMaterializedResult, caps: Caps): Buffered {
   const rows: unknown[][] = [];
   let bytes = 0;
   let truncated = false;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
+  const chunks = result.chunkCount;
+  for (let index = 0; index < chunks; index++) {
+    const chunk = result.getChunk(index);
+    if (chunk.rowCount === 0) continue;
     let converted = chunk.convertRows(jsonValue) as unknown[][];
     if (rows.length + converted.length > caps.maxRows) {
       converted = converted.slice(0, caps.maxRows - rows.length);

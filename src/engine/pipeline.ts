@@ -11,7 +11,7 @@
 //                    SKYDUCK_QUERY_TIMEOUT; a multi-statement body is one transaction, refused whole
 //   6. encode        JSON up to the row and byte caps, or NDJSON / CSV streamed chunk by chunk
 //   7. audit         one ledger row per request: agent, key, fingerprint, types, rows, bytes, outcome
-import { DOUBLE, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult } from '@duckdb/node-api';
+import { DOUBLE, type DuckDBConnection, type DuckDBMaterializedResult, type DuckDBPreparedStatement, type DuckDBResult } from '@duckdb/node-api';
 import { type Format, FORMATS, readBuffered, streamResult } from './encode.ts';
 import { EngineError, QueryError } from './errors.ts';
 import type { ConnectionPool, Lease } from './pool.ts';
@@ -278,7 +278,7 @@ export class QueryPipeline {
       }
 
       if (!stream) {
-        const buffered = await readBuffered(result!, { maxRows: limits.maxResultRows, maxBytes: limits.maxResultBytes });
+        const buffered = readBuffered(result as DuckDBMaterializedResult, { maxRows: limits.maxResultRows, maxBytes: limits.maxResultBytes });
         await end(true);
         release();
         if (writes) this.deps.onWrite?.();

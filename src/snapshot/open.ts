@@ -5,9 +5,18 @@ import type { Config } from '../config/config.ts';
 import { Envelope } from '../crypto/envelope.ts';
 import { SnapshotStore } from './store.ts';
 
-/** Storage first, then keys: a missing bucket is named before a missing key. Neither makes a request. */
+/**
+ * Storage first, then keys: a missing bucket is named before a missing key; neither makes a request. A
+ * cloud's key client is made at once, so a missing or malformed key stops the start; the local key file
+ * is made (or read) on first use.
+ */
 export function openSnapshotStore(config: Config, cloud: CloudModule): SnapshotStore {
   const storage = cloud.createStorage(config);
-  const keys = cloud.createKeyManager(config);
-  return new SnapshotStore(storage, new Envelope(keys), keys.keyUri);
+  const keys = () => {
+    const manager = cloud.createKeyManager(config);
+    return { envelope: new Envelope(manager), keyUri: manager.keyUri };
+  };
+  if (cloud.name === 'local') return new SnapshotStore(storage, keys);
+  const made = keys();
+  return new SnapshotStore(storage, () => made);
 }

@@ -20,14 +20,27 @@ const segment = (name: string) => encodeURIComponent(name);
 
 export class SnapshotStore {
   readonly storage: BlobStorageClient;
-  readonly envelope: Envelope;
-  /** The key that wraps this store's data keys, recorded in manifests. */
-  readonly keyUri: string;
+  private readonly keys: () => { envelope: Envelope; keyUri: string };
+  private opened?: { envelope: Envelope; keyUri: string };
 
-  constructor(storage: BlobStorageClient, envelope: Envelope, keyUri: string) {
+  /**
+   * `keys` is called on first use: the local key file is made only when a snapshot first needs it,
+   * not on every start (it is written with fsync).
+   */
+  constructor(storage: BlobStorageClient, keys: (() => { envelope: Envelope; keyUri: string }) | Envelope, keyUri?: string) {
     this.storage = storage;
-    this.envelope = envelope;
-    this.keyUri = keyUri;
+    this.keys = typeof keys === 'function' ? keys : () => ({ envelope: keys, keyUri: keyUri ?? '' });
+  }
+
+  get envelope(): Envelope {
+    this.opened ??= this.keys();
+    return this.opened.envelope;
+  }
+
+  /** The key that wraps this store's data keys, recorded in manifests. */
+  get keyUri(): string {
+    this.opened ??= this.keys();
+    return this.opened.keyUri;
   }
 
   /** Where the store is, for messages: `s3://bucket/prefix`, `file:///dir`. */
