@@ -53,7 +53,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   mark('serve');
   const keys = new KeyStore(config.dataDir);
   const settings = { maxConcurrentQueries: config.maxConcurrentQueries, memoryLimit: config.memoryLimit, threads: config.threads };
-  const loaded = prepareNative(config.nativeCache).then(() => mark('native files ready'));
+  const native = prepareNative(config.nativeCache).then(() => mark('native files ready'));
   // Opening the selected cloud's storage client at start makes a bundling or configuration fault show
   // at once, not at the first snapshot. It makes no request: `skyduck doctor` is the reachability check.
   const cloud = await loadCloud(config.cloud);
@@ -61,15 +61,19 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   const store = openSnapshotStore(config, cloud);
 
   // A data dir without a database is new, or its disk was lost: the latest snapshot, if any, comes back
-  // first (with keys.json, so the same API keys work), before anything else touches the directory.
+  // first (with keys.json, so the same API keys work), before anything else touches the directory. If the
+  // store cannot be asked, the start fails: an empty database would otherwise become the next `latest`.
   const fresh = !fs.existsSync(path.join(config.dataDir, DATABASE_FILE));
-  if (fresh) await restoreLatest(store, config.dataDir, loaded);
+  const loaded = fresh ? restoreLatest(store, config.dataDir, native).then(() => native) : native;
+  if (fresh) await loaded;
   const initialAdminKey = keys.ensureInitialAdminKey();
   if (initialAdminKey) onAdminKey(initialAdminKey);
 
-  const database: Promise<Database> = loaded
-    .then(() => import('../engine/database.ts'))
-    .then(({ Database }) => (mark('duckdb loaded'), Database.open(config.dataDir, settings)))
+  // DuckDB's module loads as soon as its native files are ready (it touches no data); the database opens
+  // once a restore, if any, is done.
+  const duckdb = native.then(() => import('../engine/database.ts')).then((module) => (mark('duckdb loaded'), module));
+  const database: Promise<Database> = Promise.all([duckdb, loaded])
+    .then(([{ Database }]) => Database.open(config.dataDir, settings))
     .then((db) => (mark('database open'), db));
   // skyduck's own tables (the audit ledger) in a DuckDB instance of their own, which user SQL cannot name.
   const system = loaded
