@@ -52,6 +52,13 @@ async function rows(connection: DuckDBConnection, sql: string, values?: unknown[
   return reader.getRowObjectsJson() as Record<string, unknown>[];
 }
 
+async function* hashed(source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
 async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
@@ -156,14 +163,23 @@ export async function takeSnapshot(store: SnapshotStore, sources: SnapshotSource
         const copied = await rows(connection,
           `COPY (SELECT ${selected || '*'} FROM ${qualified}) TO ${literal(source.stagingFile)} (FORMAT parquet, COMPRESSION zstd)`);
         const count = Number(copied[0]?.Count ?? 0);
-        const sha256 = await sha256File(source.stagingFile);
         const size = fs.statSync(source.stagingFile).size;
-        let object = reusable.get(`${source.database}/${schema}/${name}/${sha256}`);
+        // The file is hashed on its own only when it may be unchanged (same size and rows as last time);
+        // otherwise it is hashed in the same pass that encrypts and uploads it.
+        const before = previous?.tables.find((t) => t.database === source.database && t.schema === schema && t.name === name);
+        let sha256: string | undefined;
+        let object: string | undefined;
+        if (before && before.bytes === size && before.rows === count) {
+          sha256 = await sha256File(source.stagingFile);
+          object = reusable.get(`${source.database}/${schema}/${name}/${sha256}`);
+        }
         if (object) {
           reused++;
         } else {
           object = SnapshotStore.objectKey(id, source.database, schema, name);
-          await store.putEncrypted(object, fs.createReadStream(source.stagingFile, { highWaterMark: 1 << 20 }));
+          const hash = createHash('sha256');
+          await store.putEncrypted(object, hashed(fs.createReadStream(source.stagingFile, { highWaterMark: 1 << 20 }), hash));
+          sha256 = hash.digest('hex');
           written++;
         }
         // COPY onto an existing file goes through a tmp_ file beside it, which the sandbox does not allow.
@@ -172,7 +188,7 @@ export async function takeSnapshot(store: SnapshotStore, sources: SnapshotSource
         const entry: ManifestTable = {
           database: source.database, schema, name, create_sql: String(table.sql),
           columns: columns.map((c) => ({ name: String(c.column_name), type: String(c.data_type) })),
-          rows: count, object, sha256, bytes: size,
+          rows: count, object, sha256: sha256!, bytes: size,
         };
         manifest.tables.push(entry);
         report(index + 1, tables.length);
