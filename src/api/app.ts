@@ -4,9 +4,11 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { Warehouse } from '../engine/warehouse.ts';
 import { EngineError, type Principal } from '../engine/types.ts';
+import type { Logger } from '../log.ts';
 import { ApiError, errorBody } from './errors.ts';
 import {
   auditRoute, auditVerifyRoute, describeTableRoute, healthRoute, infoRoute, ingestRoute, INGEST_TYPES,
@@ -34,11 +36,18 @@ export interface AppDeps {
   /** Who the server runs as in its cloud: shown to admin keys only. */
   identity?(): Promise<unknown>;
   limits: { maxBodyBytes: number; maxIngestBytes: number };
-  /** Where unexpected errors go; the client only ever sees a generic message. */
-  logError(error: unknown): void;
+  /** Browser origins CORS allows; none (the default) means no CORS headers at all. */
+  corsOrigins?: string[];
+  /** Structured log lines; unexpected errors go here with their stack, the client sees a request id. */
+  log?: Logger;
+  /** Where unexpected errors go; the client only ever sees a generic message and the request id. */
+  logError(error: unknown, requestId?: string): void;
 }
 
-type Env = { Variables: { principal: Principal } };
+type Env = { Variables: { principal: Principal; requestId: string } };
+
+/** A client's own X-Request-Id is kept when it is a plain token; otherwise skyduck makes one. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const ACCEPTED = { 'application/json': 'json', 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' } as const;
 
@@ -83,6 +92,31 @@ export function createApp(deps: AppDeps): OpenAPIHono<Env> {
       return errorBody(c, 400, 'invalid_request', `${where}: ${issue?.message ?? 'invalid'}${hint}`);
     },
   });
+
+  // Every response carries a request id (also in error bodies and log lines) and headers that keep a
+  // browser from sniffing, framing or caching it. CORS is off unless SKYDUCK_CORS_ORIGINS names origins.
+  app.use('*', async (c, next) => {
+    const offered = c.req.header('x-request-id');
+    const requestId = offered && REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
+    c.set('requestId', requestId);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    c.header('x-content-type-options', 'nosniff');
+    c.header('x-frame-options', 'DENY');
+    c.header('referrer-policy', 'no-referrer');
+    c.header('cache-control', 'no-store');
+    if (!c.req.path.startsWith('/docs')) c.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    const status = c.res.status;
+    const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+    if (deps.log?.enabled(level)) {
+      deps.log[level]('request', {
+        request_id: requestId, method: c.req.method, path: c.req.path, status, ms: Math.round((performance.now() - started) * 100) / 100,
+        agent: c.get('principal')?.agent,
+      });
+    }
+  });
+  if (deps.corsOrigins?.length) app.use('*', cors({ origin: deps.corsOrigins, allowHeaders: ['authorization', 'content-type', 'accept', 'x-request-id', 'mcp-session-id'], exposeHeaders: ['x-request-id', 'mcp-session-id'] }));
 
   const authenticated = async (c: Context<Env>, next: () => Promise<void>) => {
     c.set('principal', deps.authenticate(bearer(c)));
@@ -201,15 +235,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<Env> {
   app.notFound((c) => errorBody(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}; GET /docs lists them`));
 
   app.onError((error, c) => {
+    const requestId = c.get('requestId');
     if (error instanceof ApiError) return errorBody(c, error.status, error.code, error.message);
     if (error instanceof EngineError) {
       if (error.status === 500) {
-        deps.logError(error.cause ?? error);
-        return errorBody(c, 500, 'internal', 'internal error; the server log has the details');
+        deps.logError(error.cause ?? error, requestId);
+        return errorBody(c, 500, 'internal', `internal error; the server log has the details under request id ${requestId}`);
       }
       if (error.retryAfterSeconds !== undefined) c.header('retry-after', String(error.retryAfterSeconds));
       const position = (error as { position?: { line: number; column: number } }).position;
-      return c.json({ error: { code: error.code, message: error.message, ...(position ? { position } : {}) } }, error.status);
+      return c.json({ error: { code: error.code, message: error.message, ...(position ? { position } : {}), request_id: requestId } }, error.status);
     }
     if (error instanceof HTTPException && error.status < 500) {
       // Hono's own refusals; the JSON validator's is "Malformed JSON in request body".
@@ -217,8 +252,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<Env> {
       return errorBody(c, error.status as 400, invalidJson ? 'invalid_json' : 'bad_request',
         invalidJson ? 'the body is not valid JSON' : error.message || 'bad request');
     }
-    deps.logError(error);
-    return errorBody(c, 500, 'internal', 'internal error; the server log has the details');
+    deps.logError(error, requestId);
+    return errorBody(c, 500, 'internal', `internal error; the server log has the details under request id ${requestId}`);
   });
 
   return app;

@@ -14,6 +14,8 @@ export class ApiError extends Error {
   }
 }
 
+/** `{error: {code, message, request_id}}`: the request id is the one in the X-Request-Id header and the log. */
 export function errorBody(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
-  return c.json({ error: { code, message } }, status);
+  const requestId = c.get('requestId') as string | undefined;
+  return c.json({ error: { code, message, ...(requestId ? { request_id: requestId } : {}) } }, status);
 }

@@ -28,6 +28,7 @@ function quantity(value: number, unit: 'count' | 'bytes' | 'ms'): string {
 function shown(config: Config, name: SettingName): string {
   const value = name === 'listen' ? `${config.listen.host}:${config.listen.port}` : config[name];
   if (value === undefined) return '(unset)';
+  if (Array.isArray(value)) return value.length ? value.join(',') : '(none)';
   const spec: SettingSpec = SETTINGS[name];
   if (spec.unit && typeof value === 'number') return quantity(value, spec.unit);
   return 'url' in SETTINGS[name] ? redactUrl(String(value)) : String(value);

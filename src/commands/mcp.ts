@@ -9,9 +9,11 @@ import { KeyStore } from '../agent/keys.ts';
 import type { Principal } from '../engine/types.ts';
 import { stagingPath } from '../data-dir.ts';
 import { StartupError } from '../fs-checks.ts';
+import { createLogger, errorFields } from '../log.ts';
 import { prepareNative } from '../native/binding.ts';
 
 export async function mcpStdio(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const log = createLogger(config.logLevel);
   const keys = new KeyStore(config.dataDir);
   const token = env.SKYDUCK_API_KEY;
   let principal: Principal;
@@ -58,7 +60,7 @@ export async function mcpStdio(config: Config, env: NodeJS.ProcessEnv = process.
       { database: 'system', connect: () => system.connect(), stagingFile: stagingPath(config.dataDir, 'system') },
     ],
     beforeSnapshot: () => ledger.flush(),
-    log: (line) => process.stderr.write(`${line}\n`),
+    log: (event, fields) => log.info(event, fields),
   });
   const server = mcp.createMcpServer(principal, {
     version: buildInfo.version,
@@ -67,7 +69,7 @@ export async function mcpStdio(config: Config, env: NodeJS.ProcessEnv = process.
     describeTable: (p, name) => warehouse.describeTable(p, name),
     memory: async () => memory,
     snapshots: snapshotOperations(async () => snapshots),
-  }, (error) => process.stderr.write(`skyduck: mcp tool failed: ${(error as Error)?.stack ?? String(error)}\n`));
+  }, (error) => log.error('mcp.tool_failed', errorFields(error, true)));
 
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {

@@ -20,6 +20,7 @@ import type { MemoryStore } from '../agent/memory.ts';
 import { StartupError, ensureWritableDir } from '../fs-checks.ts';
 import { versionFacts } from '../info.ts';
 import { nativeCacheSaved, prepareNative } from '../native/binding.ts';
+import { createLogger, errorFields, type Logger } from '../log.ts';
 import { mark } from '../trace.ts';
 
 const DRAIN_MS = 10_000;
@@ -51,6 +52,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   ensureWritableDir(config.dataDir, 'SKYDUCK_DATA_DIR');
 
   mark('serve');
+  const log = createLogger(config.logLevel);
   const keys = new KeyStore(config.dataDir);
   const settings = { maxConcurrentQueries: config.maxConcurrentQueries, memoryLimit: config.memoryLimit, threads: config.threads };
   const native = prepareNative(config.nativeCache).then(() => mark('native files ready'));
@@ -64,7 +66,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   // first (with keys.json, so the same API keys work), before anything else touches the directory. If the
   // store cannot be asked, the start fails: an empty database would otherwise become the next `latest`.
   const fresh = !fs.existsSync(path.join(config.dataDir, DATABASE_FILE));
-  const loaded = fresh ? restoreLatest(store, config.dataDir, native).then(() => native) : native;
+  const loaded = fresh ? restoreLatest(store, config.dataDir, native, log).then(() => native) : native;
   if (fresh) await loaded;
   const initialAdminKey = keys.ensureInitialAdminKey();
   if (initialAdminKey) onAdminKey(initialAdminKey);
@@ -87,7 +89,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   // A fresh native extraction is saved in the background; failing to save only costs the next start.
   const nativeSaved = database
     .then(() => nativeCacheSaved())
-    .catch((error: Error) => console.error(`skyduck: ${error.message}; the next start extracts again`));
+    .catch((error: Error) => log.warn('native_cache.not_saved', { ...errorFields(error), consequence: 'the next start extracts again' }));
 
   const [{ createApp }, { createAdaptorServer }] = await Promise.all([
     import('../api/app.ts'),
@@ -115,7 +117,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
         { database: 'system', connect: () => system.then((s) => s.connect()), stagingFile: stagingPath(config.dataDir, 'system') },
       ],
       beforeSnapshot: () => audit.flush(),
-      log: (line) => console.error(line),
+      log: (event, fields) => log.info(event, fields),
     }));
   snapshots.then((service) => config.snapshotInterval && service.every(config.snapshotInterval), () => undefined);
   const warehouse = Promise.all([database, ledger, engine, snapshots]).then(([db, audit, [{ Warehouse }, { toAuditEntry }], service]) => new Warehouse({
@@ -136,7 +138,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
     describeTable: async (principal, name) => (await warehouse).describeTable(principal, name),
     memory: () => memory,
     snapshots: snapshotOps,
-  }, (error) => console.error(`skyduck: mcp tool failed: ${(error as Error)?.stack ?? String(error)}`)), (error) => {
+  }, (error) => log.error('mcp.tool_failed', errorFields(error, true))), (error) => {
     sessions = undefined; // a failed load is tried again by the next request, not kept
     throw error;
   }));
@@ -169,7 +171,9 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
       (error: Error) => ({ error: error.message }),
     ),
     limits: { maxBodyBytes: config.maxBodyBytes, maxIngestBytes: config.maxIngestBytes },
-    logError: (error) => console.error(`skyduck: request failed: ${(error as Error)?.stack ?? String(error)}`),
+    corsOrigins: config.corsOrigins,
+    log,
+    logError: (error, requestId) => log.error('request.failed', { request_id: requestId, ...errorFields(error, true) }),
   });
 
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
@@ -189,7 +193,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
     const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
     server.close(() => {
       clearTimeout(force);
-      snapshotAtExit(snapshots, config.snapshotExitTimeout)
+      snapshotAtExit(snapshots, config.snapshotExitTimeout, log)
         .then(() => database)
         .then((db) => db.close())
         .then(() => sessions?.then((open) => open.close()))
@@ -208,23 +212,23 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
 }
 
 /** Restores the store's latest snapshot into a data dir that has no database yet, if there is one. */
-async function restoreLatest(store: SnapshotStore, dataDir: string, loaded: Promise<unknown>): Promise<void> {
+async function restoreLatest(store: SnapshotStore, dataDir: string, loaded: Promise<unknown>, log: Logger): Promise<void> {
   const latest = await store.latest();
   if (!latest) return;
   await loaded;
   const [{ restoreSnapshot }] = await Promise.all([import('../snapshot/restore.ts')]);
   const manifest = await store.manifest(latest);
-  console.error(JSON.stringify({ event: 'restore.start', id: latest, store: store.location, tables: manifest.tables.length }));
+  log.info('restore.start', { id: latest, store: store.location, tables: manifest.tables.length });
   const started = performance.now();
   await restoreSnapshot(store, manifest, {
     dataDir,
-    onProgress: (progress) => console.error(JSON.stringify({ event: 'restore.progress', ...progress, rate: Math.round(progress.rate) })),
+    onProgress: (progress) => log.info('restore.progress', { ...progress, rate: Math.round(progress.rate) }),
   });
-  console.error(JSON.stringify({ event: 'restore.done', id: latest, ms: Math.round(performance.now() - started) }));
+  log.info('restore.done', { id: latest, ms: Math.round(performance.now() - started) });
 }
 
 /** On the way out, a snapshot of data that changed since the last one, given at most `ms`. */
-async function snapshotAtExit(snapshots: Promise<SnapshotService>, ms: number): Promise<void> {
+async function snapshotAtExit(snapshots: Promise<SnapshotService>, ms: number, log: Logger): Promise<void> {
   const service = await snapshots.catch(() => undefined);
   if (!service) return;
   service.stop();
@@ -232,7 +236,7 @@ async function snapshotAtExit(snapshots: Promise<SnapshotService>, ms: number): 
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
-      console.error(JSON.stringify({ event: 'snapshot.abandoned', reason: 'exit', after_ms: ms, hint: 'raise SKYDUCK_SNAPSHOT_EXIT_TIMEOUT' }));
+      log.warn('snapshot.abandoned', { reason: 'exit', after_ms: ms, hint: 'raise SKYDUCK_SNAPSHOT_EXIT_TIMEOUT' });
       resolve();
     }, ms);
   });

@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import { ConfigError } from '../cloud/errors.ts';
 import { IDENTITY_MODES, type IdentityMode } from '../cloud/settings.ts';
 import { CLOUD_NAMES, type CloudName } from '../cloud/types.ts';
+import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { LEGACY_AWS_SIGNALS, OTHER_VARIABLES, SETTINGS, type SettingName } from './settings.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -40,6 +41,9 @@ export interface Config {
   snapshotInterval?: number;
   snapshotKeep: number;
   snapshotExitTimeout: number;
+  logLevel: LogLevel;
+  /** Browser origins allowed by CORS; empty: CORS off. */
+  corsOrigins: string[];
   /** Where each value came from: an environment name, or "default". */
   sources: Record<SettingName, string>;
   /** One line per deprecated name in use. */
@@ -182,6 +186,17 @@ export function loadConfig(env: Env = process.env): Config {
     return value === undefined ? undefined : parseQuantity(name, value);
   };
 
+  const logValue = read('logLevel') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logValue)) {
+    throw new ConfigError(`SKYDUCK_LOG_LEVEL=${logValue} is not a log level: use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const corsOrigins = (read('corsOrigins') ?? '').split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(`SKYDUCK_CORS_ORIGINS: ${origin} is not an origin: use scheme://host[:port] without a path, e.g. https://app.example.com`);
+    }
+  }
+
   return {
     cloud,
     identity,
@@ -206,6 +221,8 @@ export function loadConfig(env: Env = process.env): Config {
     snapshotInterval: optional('snapshotInterval'),
     snapshotKeep: number('snapshotKeep', 7),
     snapshotExitTimeout: number('snapshotExitTimeout', 25_000),
+    logLevel: logValue as LogLevel,
+    corsOrigins,
     sources,
     warnings,
   };

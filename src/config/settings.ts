@@ -119,6 +119,14 @@ export const SETTINGS = {
     unit: 'ms',
     describe: 'on SIGTERM, a snapshot of changed data is given this long before exit, e.g. 25s (default 25s)',
   },
+  logLevel: {
+    env: ['SKYDUCK_LOG_LEVEL'],
+    describe: 'debug, info, warn or error (default info); requests are logged at debug, refusals at info, failures at error',
+  },
+  corsOrigins: {
+    env: ['SKYDUCK_CORS_ORIGINS'],
+    describe: 'comma-separated browser origins allowed to call the API (default none: CORS off)',
+  },
   threads: {
     env: ['SKYDUCK_THREADS'],
     unit: 'count',

@@ -27,7 +27,8 @@ export interface ServiceOptions {
   keysFile?: string;
   /** Called before the sources are read: the audit ledger flushes its queued rows. */
   beforeSnapshot?: () => Promise<void>;
-  log(line: string): void;
+  /** One structured line per event: snapshot.start, .progress, .done, .failed. */
+  log(event: string, fields: Record<string, unknown>): void;
 }
 
 export function summarize(manifest: Manifest, latest?: string): SnapshotSummary {
@@ -99,23 +100,23 @@ export class SnapshotService {
   private async run(reason: string): Promise<SnapshotResult> {
     const { store, log } = this.options;
     this.dirty = false;
-    log(JSON.stringify({ event: 'snapshot.start', reason, store: store.location }));
+    log('snapshot.start', { reason, store: store.location });
     try {
       await this.options.beforeSnapshot?.();
       const result = await takeSnapshot(store, this.options.sources, {
         version: this.options.version,
         keysFile: this.options.keysFile,
-        onProgress: (progress: Progress) => log(JSON.stringify({ event: 'snapshot.progress', ...progress, rate: Math.round(progress.rate) })),
+        onProgress: (progress: Progress) => log('snapshot.progress', { ...progress, rate: Math.round(progress.rate) }),
       });
       const retention = await applyRetention(store, this.options.keep);
-      log(JSON.stringify({
-        event: 'snapshot.done', id: result.manifest.id, tables: result.manifest.tables.length, written: result.written,
+      log('snapshot.done', {
+        id: result.manifest.id, tables: result.manifest.tables.length, written: result.written,
         reused: result.reused, bytes: result.bytes, ms: Math.round(result.ms), removed_snapshots: retention.deletedSnapshots.length,
-      }));
+      });
       return result;
     } catch (error) {
       this.dirty = true;
-      log(JSON.stringify({ event: 'snapshot.failed', reason, error: (error as Error).message }));
+      log('snapshot.failed', { reason, error: (error as Error).message });
       throw error;
     }
   }

@@ -145,7 +145,7 @@ describe('MCP over Streamable HTTP (POST /mcp), end to end', () => {
     await Promise.allSettled(opened.map((client) => client.close()));
     if (running && running.child.exitCode === null && running.child.signalCode === null) expect(await terminate(running)).toBe(0);
     // Every refusal below was the caller's fault: none may have reached the server log as a failure.
-    expect(running.stderr()).not.toMatch(/mcp tool failed|request failed|unexpected failure|\n\s+at /);
+    expect(running.stderr()).not.toMatch(/mcp.tool_failed|request.failed|unexpected failure|\n\s+at /);
   });
 
   it('initializes a session and lists the eight tools, each with a description and an object schema', async () => {
@@ -526,7 +526,7 @@ describe('MCP over stdio (`skyduck-local mcp`), end to end', () => {
     for (const line of run.lines) expect(JSON.parse(line), line.slice(0, 200)).toMatchObject({ jsonrpc: '2.0' });
     // Known fault (reported, src/agent/mcp.ts guarded()): a snapshot tool on stdio, where no blob store is
     // wired, is logged as a failed tool with its stack. Any other tool failure in the log is a fault here.
-    expect(run.stderr()).not.toMatch(/mcp tool failed|\n\s+at /);
+    expect(run.stderr()).not.toMatch(/mcp.tool_failed|\n\s+at /);
   }
 
   // A test that failed half-way must not leave its server holding the data dir for the next one.

@@ -344,7 +344,7 @@ describe('skyduck-local warehouse, end to end', () => {
   it('stops on SIGTERM with exit 0, having logged no failed request; audit verify passes, then names the row changed on disk', async () => {
     expect(await terminate(running)).toBe(0);
     // Every refusal above was the client's fault: none may have reached the server log as an internal error.
-    expect(running.stderr()).not.toMatch(/request failed|unexpected failure|\n\s+at /);
+    expect(running.stderr()).not.toMatch(/request.failed|unexpected failure|\n\s+at /);
 
     const intact = await runToEnd(exe, ['audit', 'verify'], env);
     expect(intact.code, intact.stderr).toBe(0);
@@ -407,7 +407,7 @@ describe('skyduck-local upload limit', () => {
       await healthy(limited.url);
       refusal(await call(limited.url, '/v1/tables/x', { key }), 404, 'table_not_found');
       expect(ingestFiles(dir)).toEqual([]);
-      expect(limited.stderr()).not.toMatch(/request failed|unexpected failure/);
+      expect(limited.stderr()).not.toMatch(/request.failed|unexpected failure/);
     } finally {
       expect(await terminate(limited)).toBe(0);
     }

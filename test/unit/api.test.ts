@@ -1,6 +1,7 @@
 // The HTTP API on a real warehouse from source (DuckDB, ledger, key store), no executable involved.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
+import { createLogger } from '../../src/log.ts';
 import { openTestWarehouse, type TestWarehouse } from '../support/warehouse.ts';
 
 let w: TestWarehouse;
@@ -142,5 +143,44 @@ describe('sandbox', () => {
       expect((await w.query(sql)).status).toBe(200);
     }
     expect((await w.query('select count(*) as c from sandboxed')).body.rows).toEqual([['4']]);
+  });
+});
+
+describe('headers, request ids, CORS and logs', () => {
+  it('sends a request id (kept when the client offered a plain one) and headers that stop sniffing, framing and caching', async () => {
+    const response = await w.app.request('/v1/health');
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    const mine = await w.app.request('/v1/health', { headers: { 'x-request-id': 'trace-42' } });
+    expect(mine.headers.get('x-request-id')).toBe('trace-42');
+    const hostile = await w.app.request('/v1/health', { headers: { 'x-request-id': 'a b<script>"' } });
+    expect(hostile.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('puts the request id in error bodies', async () => {
+    const response = await w.app.request('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-7' }, body: '{}' });
+    expect(((await response.json()) as any).error).toMatchObject({ code: 'unauthenticated', request_id: 'req-7' });
+  });
+
+  it('answers no CORS preflight unless SKYDUCK_CORS_ORIGINS allows the origin', async () => {
+    const preflight = { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } };
+    expect((await w.app.request('/v1/query', preflight)).headers.get('access-control-allow-origin')).toBeNull();
+    const lines: string[] = [];
+    const allowed = createApp({
+      warehouse: w.warehouse, authenticate: () => ({ keyId: 'k', agent: 'a', scope: 'read' }), info: () => ({}),
+      limits: { maxBodyBytes: 1024, maxIngestBytes: 1024 }, corsOrigins: ['https://app.example.com'],
+      log: createLogger('debug', (line) => lines.push(line)), logError: () => undefined,
+    });
+    expect((await allowed.request('/v1/query', preflight)).headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    const other = { ...preflight, headers: { ...preflight.headers, origin: 'https://evil.example' } };
+    expect((await allowed.request('/v1/query', other)).headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+    await allowed.request('/v1/health', { headers: { 'x-request-id': 'logged-1' } });
+    const line = lines.map((text) => JSON.parse(text)).find((entry) => entry.request_id === 'logged-1');
+    expect(line).toMatchObject({ level: 'debug', event: 'request', method: 'GET', path: '/v1/health', status: 200 });
+    expect(typeof line.ts).toBe('string');
   });
 });
