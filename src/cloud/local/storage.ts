@@ -86,7 +86,18 @@ export class LocalBlobStorage implements BlobStorageClient {
 
   putStream(key: string, body: AsyncIterable<Uint8Array>, opts?: PutOptions): Promise<void> {
     return this.write(key, async (handle) => {
-      for await (const chunk of body) await handle.write(chunk);
+      // One write in flight while the next chunk is produced (read, encrypted): the disk and the CPU
+      // work at once, and memory holds at most two chunks.
+      let writing: Promise<unknown> = Promise.resolve();
+      try {
+        for await (const chunk of body) {
+          await writing;
+          writing = handle.write(chunk);
+        }
+      } finally {
+        await writing.catch(() => undefined);
+      }
+      await writing;
     }, opts);
   }
 
