@@ -15,3 +15,6 @@ export const KEYS_FILE = 'keys.json';
  */
 export const stagingPath = (dataDir: string, database: 'main' | 'system' | 'restore'): string =>
   path.join(dataDir, 'staging', `${database}.parquet`);
+
+/** Written by a restore with the snapshot id; while it exists the database is that snapshot, unchanged. */
+export const RESTORED_FROM_FILE = 'restored-from';

@@ -11,7 +11,7 @@ import type { AuditLedger } from '../agent/audit.ts';
 import type { SystemDatabase } from '../agent/system-db.ts';
 import { KeyStore } from '../agent/keys.ts';
 import { authenticate } from '../engine/authenticate.ts';
-import { DATABASE_FILE, stagingPath } from '../data-dir.ts';
+import { DATABASE_FILE, RESTORED_FROM_FILE, stagingPath } from '../data-dir.ts';
 import type { Database } from '../engine/database.ts';
 import type { SnapshotService } from '../snapshot/service.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
@@ -66,6 +66,7 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
   // first (with keys.json, so the same API keys work), before anything else touches the directory. If the
   // store cannot be asked, the start fails: an empty database would otherwise become the next `latest`.
   const fresh = !fs.existsSync(path.join(config.dataDir, DATABASE_FILE));
+  const restoredMarker = path.join(config.dataDir, RESTORED_FROM_FILE);
   const loaded = fresh ? restoreLatest(store, config.dataDir, native, log).then(() => native) : native;
   if (fresh) await loaded;
   const initialAdminKey = keys.ensureInitialAdminKey();
@@ -112,6 +113,8 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
       version: buildInfo.version,
       keep: config.snapshotKeep,
       keysFile: keys.file,
+      restored: fs.existsSync(restoredMarker),
+      afterSnapshot: () => fs.promises.rm(restoredMarker, { force: true }),
       sources: [
         { database: 'main', connect: () => db.connect(), stagingFile: stagingPath(config.dataDir, 'main') },
         { database: 'system', connect: () => system.then((s) => s.connect()), stagingFile: stagingPath(config.dataDir, 'system') },

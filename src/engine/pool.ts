@@ -35,6 +35,8 @@ export class ConnectionPool {
   private readonly all = new Set<DuckDBConnection>();
   private readonly writes = new WriteLock();
   private inUse = 0;
+  /** Writers waiting for the write lock: they do not count as running, but their queue is bounded too. */
+  private waitingWriters = 0;
   private closed = false;
 
   constructor(instance: DuckDBInstance, max: number) {
@@ -69,7 +71,21 @@ export class ConnectionPool {
     return {
       connection: leased,
       lockWrites: async () => {
-        unlock ??= await this.writes.acquire();
+        if (unlock) return;
+        // A writer waiting its turn is not running: its slot goes back to readers meanwhile, so cheap
+        // reads are not refused because writes queue up behind each other.
+        if (this.waitingWriters >= this.max * 4) {
+          throw new EngineError(429, 'too_many_queries',
+            `${this.waitingWriters} writes are already waiting their turn (writes run one at a time); retry after a second`, 1);
+        }
+        this.inUse--;
+        this.waitingWriters++;
+        try {
+          unlock = await this.writes.acquire();
+        } finally {
+          this.waitingWriters--;
+          this.inUse++;
+        }
       },
       release: (options) => {
         if (released) return;

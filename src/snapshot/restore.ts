@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { EnvelopeError } from '../crypto/data-keys.ts';
-import { DATABASE_FILE, KEYS_FILE, stagingPath, SYSTEM_DATABASE_FILE } from '../data-dir.ts';
+import { DATABASE_FILE, KEYS_FILE, RESTORED_FROM_FILE, stagingPath, SYSTEM_DATABASE_FILE } from '../data-dir.ts';
 import { SnapshotError } from './errors.ts';
 import { DATABASES, type DatabaseName, type Manifest, type ManifestTable } from './manifest.ts';
 import type { Progress } from './snapshot.ts';
@@ -149,6 +149,9 @@ export async function restoreSnapshot(store: SnapshotStore, manifest: Manifest, 
     await rm(`${target}.wal`, { force: true });
     await rename(building, target);
   }
+  // Until the next snapshot or write, this database is that snapshot: a server starting on it does not
+  // snapshot it again (which could move `latest` back to older data).
+  fs.writeFileSync(path.join(options.dataDir, RESTORED_FROM_FILE), `${manifest.id}\n`);
   const dir = fs.openSync(options.dataDir, 'r');
   try {
     fs.fsyncSync(dir);

@@ -25,6 +25,10 @@ export interface ServiceOptions {
   keep: number;
   /** keys.json, stored with each snapshot. */
   keysFile?: string;
+  /** The database was restored from a snapshot and has not changed since. */
+  restored?: boolean;
+  /** Called after a snapshot is durable (the restored-from marker is removed). */
+  afterSnapshot?: () => Promise<void>;
   /** Called before the sources are read: the audit ledger flushes its queued rows. */
   beforeSnapshot?: () => Promise<void>;
   /** One structured line per event: snapshot.start, .progress, .done, .failed. */
@@ -46,11 +50,15 @@ export class SnapshotService {
   private readonly options: ServiceOptions;
   private running: Promise<SnapshotResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Data changed since the last snapshot began. */
-  private dirty = true;
+  /**
+   * Data changed since the last snapshot began. True at start unless the database was just restored
+   * from a snapshot: a restored server that writes nothing must not make an older snapshot `latest`.
+   */
+  private dirty: boolean;
 
   constructor(options: ServiceOptions) {
     this.options = options;
+    this.dirty = !options.restored;
   }
 
   get location(): string {
@@ -109,6 +117,7 @@ export class SnapshotService {
         onProgress: (progress: Progress) => log('snapshot.progress', { ...progress, rate: Math.round(progress.rate) }),
       });
       const retention = await applyRetention(store, this.options.keep);
+      await this.options.afterSnapshot?.();
       log('snapshot.done', {
         id: result.manifest.id, tables: result.manifest.tables.length, written: result.written,
         reused: result.reused, bytes: result.bytes, ms: Math.round(result.ms), removed_snapshots: retention.deletedSnapshots.length,
