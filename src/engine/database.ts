@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ConnectionPool } from './pool.ts';
@@ -38,6 +38,8 @@ export interface DatabaseSettings {
  */
 async function sandbox(connection: DuckDBConnection, tempDir: string, spoolDir: string, settings: DatabaseSettings): Promise<void> {
   await mkdir(tempDir, { recursive: true, mode: 0o700 });
+  // Uploads a killed server was spooling (whole copies of user data) go: no request is in flight yet.
+  await rm(spoolDir, { recursive: true, force: true });
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
   await connection.run(`SET temp_directory = ${quote(tempDir)}`);
   const allowed = [...LOAD_EXTENSIONS.map((format) => loadPath(spoolDir, format)), stagingPath(path.dirname(spoolDir), 'main')];

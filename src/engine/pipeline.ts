@@ -13,7 +13,7 @@
 //   7. audit         one ledger row per request: agent, key, fingerprint, types, rows, bytes, outcome
 import { DOUBLE, type DuckDBConnection, type DuckDBMaterializedResult, type DuckDBPreparedStatement, type DuckDBResult } from '@duckdb/node-api';
 import { type Format, FORMATS, readBuffered, streamResult } from './encode.ts';
-import { EngineError, QueryError } from './errors.ts';
+import { diskFull, EngineError, isDiskFull, QueryError } from './errors.ts';
 import type { ConnectionPool, Lease } from './pool.ts';
 import {
   authorize, fileAccessIn, isRead, mayReadFiles, refuseFileAccess, statementTypeName, type StatementTypeName,
@@ -86,6 +86,7 @@ interface ErrorContext {
 /** What the client sees of a DuckDB failure: its message is about the client's own SQL, so it is shown. */
 export function toEngineError(error: unknown, context: ErrorContext): EngineError {
   if (error instanceof EngineError) return error;
+  if (isDiskFull(error)) return diskFull();
   const kind = duckdbKind(error);
   const message = (error as Error)?.message?.replace(/^Failed to extract statements: /, '') ?? String(error);
   if (kind === 'INTERRUPT' || kind === 'Interrupt') {

@@ -2,6 +2,7 @@
 // SKYDUCK_SNAPSHOT_INTERVAL when data changed, and on SIGTERM before exit (bounded). Progress goes to the
 // log as one JSON line per table.
 import { CloudError } from '../cloud/errors.ts';
+import { diskFull, isDiskFull } from '../engine/errors.ts';
 import { EngineError, type Principal, type Scope, scopeAllows } from '../engine/types.ts';
 import { SnapshotError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
@@ -139,6 +140,7 @@ async function scoped<T>(principal: Principal, scope: Scope, what: string, call:
   try {
     return await call();
   } catch (error) {
+    if (isDiskFull(error)) throw diskFull();
     if (error instanceof CloudError || error instanceof SnapshotError) throw new EngineError(503, 'snapshot_failed', `${what} failed: ${error.message}`);
     throw error;
   }

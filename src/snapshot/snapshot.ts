@@ -160,6 +160,8 @@ export async function takeSnapshot(store: SnapshotStore, sources: SnapshotSource
           const column = quote(String(c.column_name));
           return LOSSY_IN_PARQUET.test(String(c.data_type)) ? `CAST(${column} AS VARCHAR) AS ${column}` : column;
         }).join(', ');
+        // A staging file left by a killed snapshot would make COPY go through a tmp_ file the sandbox refuses.
+        await rm(source.stagingFile, { force: true });
         const copied = await rows(connection,
           `COPY (SELECT ${selected || '*'} FROM ${qualified}) TO ${literal(source.stagingFile)} (FORMAT parquet, COMPRESSION zstd)`);
         const count = Number(copied[0]?.Count ?? 0);
