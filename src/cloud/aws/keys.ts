@@ -2,7 +2,7 @@
 // ciphertext itself, so decrypting under another context fails in KMS, not here.
 import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AccessDeniedError, CloudError, ConfigError, type ErrorSite, NotFoundError, UnavailableError } from '../errors.ts';
-import { withRetry } from '../retry.ts';
+import { DEFAULT_RETRY, withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { DataKey, KeyManager } from '../types.ts';
 import { credentialsFor } from './identity.ts';
@@ -58,7 +58,7 @@ export class AwsKmsKeyManager implements KeyManager {
   private request<T>(call: () => Promise<T>): Promise<T> {
     return withRetry(() => call().catch((error: unknown) => {
       throw this.mapError(error);
-    }));
+    }), DEFAULT_RETRY, this.site());
   }
 
   async encrypt(plaintext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array> {

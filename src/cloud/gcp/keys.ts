@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { canonicalContext } from '../context.ts';
 import { AccessDeniedError, ConfigError, type ErrorSite, NotFoundError, UnavailableError } from '../errors.ts';
-import { withRetry } from '../retry.ts';
+import { DEFAULT_RETRY, withRetry } from '../retry.ts';
 import type { CloudSettings } from '../settings.ts';
 import type { DataKey, KeyManager } from '../types.ts';
 import { authFor } from './identity.ts';
@@ -113,7 +113,7 @@ export class GcpKmsKeyManager implements KeyManager {
   private call<T>(operation: 'encrypt' | 'decrypt', request: (client: KeyManagementServiceClient) => Promise<T>): Promise<T> {
     return withRetry(() => this.ready().then(request).catch((error: unknown) => {
       throw this.mapError(error, operation);
-    }));
+    }), DEFAULT_RETRY, this.site);
   }
 
   async encrypt(plaintext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array> {
