@@ -43,8 +43,19 @@ export interface FakeKeyVault {
   createKey(name: string): string;
   /** Marks the key disabled (every version): unwrapKey then answers 403 KeyDisabled. */
   disableKey(name: string): void;
+  /**
+   * A fault for every request from now on (the challenge included), for reliability tests: 'error'
+   * answers 500 InternalServerError (a failing vault), 'hang' reads the request and never answers it
+   * (until the client gives up or stop()), 'none' (the default) serves normally again. Requests already
+   * hanging stay so.
+   */
+  fault: VaultFault;
+  /** Requests received so far, answered or not. */
+  readonly requests: number;
   stop(): Promise<void>;
 }
+
+export type VaultFault = 'none' | 'error' | 'hang';
 
 class HttpError extends Error {
   readonly status: number;
@@ -71,6 +82,8 @@ export async function startFakeKeyVault(options: { token?: string } = {}): Promi
   const keys = new Map<string, VaultKey>();
   const authorizations: string[] = [];
   let url = '';
+  let fault: VaultFault = 'none';
+  let requests = 0;
 
   const find = (name: string, version: string | undefined): { key: VaultKey; found: KeyVersion } => {
     const key = keys.get(name);
@@ -119,12 +132,16 @@ export async function startFakeKeyVault(options: { token?: string } = {}): Promi
     header !== undefined && (options.token === undefined ? /^Bearer \S+$/.test(header) : header === `Bearer ${options.token}`);
 
   const server = http.createServer(async (request, response) => {
+    requests += 1;
+    const injected = fault;
     let body = '';
     for await (const chunk of request) body += chunk;
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       response.end(JSON.stringify(payload));
     };
+    if (injected === 'hang') return;
+    if (injected === 'error') return send(500, { error: { code: 'InternalServerError', message: 'Internal error (fault injected by the test).' } });
     const header = request.headers.authorization;
     if (!authorized(header)) return send(401, { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } }, { 'www-authenticate': CHALLENGE });
     authorizations.push(header!);
@@ -154,6 +171,15 @@ export async function startFakeKeyVault(options: { token?: string } = {}): Promi
       const key = keys.get(name);
       if (!key) throw new Error(`no key ${name} in the fake vault`);
       key.enabled = false;
+    },
+    get fault() {
+      return fault;
+    },
+    set fault(value: VaultFault) {
+      fault = value;
+    },
+    get requests() {
+      return requests;
     },
     async stop() {
       server.closeAllConnections();

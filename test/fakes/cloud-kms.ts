@@ -18,8 +18,18 @@ export interface FakeKms {
   createKey(name: string): void;
   /** Disables the key's (only) version: encrypt and decrypt then fail with FAILED_PRECONDITION. */
   disableKey(name: string): void;
+  /**
+   * A fault for every request from now on, for reliability tests: 'error' answers 500 INTERNAL (a failing
+   * service), 'hang' reads the request and never answers it (until the client gives up or stop()),
+   * 'none' (the default) serves normally again. Requests already hanging stay so.
+   */
+  fault: KmsFault;
+  /** Requests received so far, answered or not. */
+  readonly requests: number;
   stop(): Promise<void>;
 }
+
+export type KmsFault = 'none' | 'error' | 'hang';
 
 export interface FakeKmsOptions {
   /** Which bearer tokens are valid (by default any); others get 401 UNAUTHENTICATED. */
@@ -80,6 +90,8 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, strin
 export async function startFakeKms({ acceptToken = () => true }: FakeKmsOptions = {}): Promise<FakeKms> {
   const keys = new Map<string, Key>();
   const tokens = new Set<string>();
+  let fault: KmsFault = 'none';
+  let requests = 0;
 
   const usableKey = (name: string): Key => {
     const key = keys.get(name);
@@ -111,8 +123,11 @@ export async function startFakeKms({ acceptToken = () => true }: FakeKmsOptions 
   };
 
   const server = http.createServer(async (req, res) => {
+    requests += 1;
+    if (fault === 'hang') return void req.resume();
     let answer: { status: number; body: unknown };
     try {
+      if (fault === 'error') throw new RpcFailure('INTERNAL', 'Internal error encountered. (fault injected by the test)');
       authenticate(req);
       const path = new URL(req.url ?? '/', 'http://fake').pathname;
       const [, name, method] = /^\/v1\/(projects\/[^:]+):(encrypt|decrypt)$/.exec(decodeURIComponent(path)) ?? [];
@@ -138,6 +153,15 @@ export async function startFakeKms({ acceptToken = () => true }: FakeKmsOptions 
     tokens,
     createKey: (name) => void keys.set(name, { material: randomBytes(32), enabled: true }),
     disableKey: (name) => void (existing(name).enabled = false),
+    get fault() {
+      return fault;
+    },
+    set fault(value: KmsFault) {
+      fault = value;
+    },
+    get requests() {
+      return requests;
+    },
     stop: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
