@@ -40,6 +40,11 @@ export class UnavailableError extends CloudError {
   override readonly retryable: boolean = true;
 }
 
+/** The object key cannot be stored by this backend (too long a name for its filesystem, ...): not retryable. */
+export class InvalidKeyError extends CloudError {
+  override name = 'InvalidKeyError';
+}
+
 /** A configuration value cannot work; the message names the variable and how to fix it. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

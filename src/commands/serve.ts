@@ -179,11 +179,17 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
     logError: (error, requestId) => log.error('request.failed', { request_id: requestId, ...errorFields(error, true) }),
   });
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  // A client has SKYDUCK_REQUEST_TIMEOUT to send a whole request (slow-loris bodies end in 408), and a
-  // shorter time for the headers.
-  server.requestTimeout = config.requestTimeout;
-  server.headersTimeout = Math.min(config.requestTimeout, 60_000);
+  // A client has SKYDUCK_REQUEST_TIMEOUT to send a whole request (slow-loris bodies end in 408), and at
+  // most 60 s for the headers. Node checks these every connectionsCheckingInterval (30 s by default),
+  // which would let a 2 s timeout hold for 30 s: the check runs at least every second.
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    serverOptions: {
+      requestTimeout: config.requestTimeout,
+      headersTimeout: Math.min(config.requestTimeout, 60_000),
+      connectionsCheckingInterval: Math.min(1_000, Math.max(config.requestTimeout / 2, 100)),
+    },
+  }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(listenError(error as NodeJS.ErrnoException, config)));
     server.listen(config.listen.port, config.listen.host, () => resolve());

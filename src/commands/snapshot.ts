@@ -14,7 +14,7 @@ import { prepareNative } from '../native/binding.ts';
 import { SnapshotError } from '../snapshot/errors.ts';
 import { openSnapshotStore } from '../snapshot/open.ts';
 import type { Progress } from '../snapshot/snapshot.ts';
-import type { SnapshotStore } from '../snapshot/store.ts';
+import { SnapshotStore } from '../snapshot/store.ts';
 
 type Write = (text: string) => void;
 
@@ -119,7 +119,7 @@ export async function exportCommand(config: Config, id: string | undefined, out:
   for (const table of manifest.tables) {
     const dir = path.join(out, table.database);
     await mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${encodeURIComponent(table.schema)}.${encodeURIComponent(table.name)}.parquet`);
+    const file = path.join(dir, `${SnapshotStore.tableFileName(table.schema, table.name)}.parquet`);
     const partial = `${file}.partial`;
     const hash = createHash('sha256');
     await pipeline(await snapshots.getDecrypted(table.object), async function* (chunks: AsyncIterable<Buffer>) {

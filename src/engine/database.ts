@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -57,6 +58,8 @@ export class Database {
   readonly pool: ConnectionPool;
   /** Where uploads are spooled before DuckDB reads them. */
   readonly spoolDir: string;
+  /** The data dir as given and as resolved (symlinks): the pipeline refuses SQL naming either. */
+  readonly dataDirs: string[];
   private readonly instance: DuckDBInstance;
 
   /** A connection outside the pool, for skyduck's own work (snapshots); the caller closes it. */
@@ -68,6 +71,8 @@ export class Database {
     this.instance = instance;
     this.pool = pool;
     this.spoolDir = spoolDir;
+    const dataDir = path.dirname(spoolDir);
+    this.dataDirs = [...new Set([dataDir, realpathSync(dataDir)])];
   }
 
   static async open(dataDir: string, settings: DatabaseSettings): Promise<Database> {

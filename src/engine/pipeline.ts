@@ -16,7 +16,7 @@ import { type Format, FORMATS, readBuffered, streamResult } from './encode.ts';
 import { diskFull, EngineError, isDiskFull, QueryError } from './errors.ts';
 import type { ConnectionPool, Lease } from './pool.ts';
 import {
-  authorize, fileAccessIn, isRead, mayReadFiles, refuseFileAccess, statementTypeName, type StatementTypeName,
+  authorize, fileAccessIn, guardText, isRead, mayReadFiles, refuseFileAccess, statementTypeName, type StatementTypeName,
 } from './statements.ts';
 import type { AuditRecord, Principal, QueryResult } from './types.ts';
 
@@ -50,6 +50,8 @@ export interface PipelineDeps {
   audit(record: AuditRecord): void;
   /** Called after a request that may have written committed. */
   onWrite?(): void;
+  /** The data dir (as configured and resolved): SQL naming a path in it is refused. */
+  dataDirs?: string[];
 }
 
 /** A statement without `prepared` could not be prepared yet: it depends on an earlier one in the body. */
@@ -160,6 +162,7 @@ export class QueryPipeline {
       const type = statementTypeName(single.statementType);
       record.statementType = type;
       authorize(type, principal.scope, 0, 1);
+      guardText(request.sql, this.deps.dataDirs);
       if (mayReadFiles(request.sql)) await this.guardFiles(connection, request.sql);
       return [{ prepared: single, type }];
     }
@@ -192,6 +195,7 @@ export class QueryPipeline {
         else throw error;
       }
     }
+    guardText(request.sql, this.deps.dataDirs);
     if (mayReadFiles(request.sql)) await this.guardFiles(connection, request.sql);
     return statements;
   }

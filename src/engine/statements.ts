@@ -100,7 +100,48 @@ export const FILE_FUNCTIONS = new Set([
   'read_parquet', 'parquet_scan', 'parquet_metadata', 'parquet_schema', 'parquet_file_metadata',
   'parquet_kv_metadata', 'parquet_bloom_probe', 'glob', 'read_xlsx', 'iceberg_scan', 'delta_scan',
   'read_duckdb', 'duckdb_log_files',
+  // Dynamic SQL: a string run as a statement would carry any of the above past the parse tree.
+  'query', 'query_table', 'json_execute_serialized_sql',
+  // Instance-wide logging: changes settings despite lock_configuration, exposes every key's SQL, and a
+  // file target outside the sandbox aborts the process.
+  'enable_logging', 'disable_logging', 'truncate_duckdb_logs', 'duckdb_logs', 'duckdb_logs_parsed',
+  // Secrets are never used (no extension reaches the network); their storage misbehaves once touched.
+  'duckdb_secrets', 'which_secret',
 ]);
+
+/** Views of the log and secrets that need no parentheses: refused wherever the name appears as a word. */
+const REFUSED_NAMES = ['duckdb_logs', 'duckdb_logs_parsed', 'duckdb_secrets'];
+
+/** Paths (absolute or relative) of the files DuckDB lets SQL reach for skyduck's own work. */
+const INTERNAL_PATHS = ['spool/load.', 'staging/', 'duckdb_temp'];
+
+/**
+ * The guard for every statement kind, on the text: a refused function called anywhere (also inside a
+ * CREATE VIEW, CREATE MACRO, INSERT … SELECT or CTAS, which DuckDB cannot serialize to a parse tree), or a
+ * path into the data dir. It can refuse a string literal that merely contains such a call; it cannot miss
+ * one, since DuckDB cannot build a function name or a replacement-scan path at run time.
+ */
+export function guardText(sql: string, dataDirs: readonly string[] = []): void {
+  const lower = sql.toLowerCase();
+  for (const name of FILE_FUNCTIONS) {
+    let at = lower.indexOf(name);
+    while (at !== -1) {
+      const before = lower[at - 1] ?? ' ';
+      let after = at + name.length;
+      if (lower[after] === '"') after++;
+      while (/\s/.test(lower[after] ?? '')) after++;
+      if (!/[a-z0-9_]/.test(before) && lower[after] === '(') refuseFileAccess(`${name}()`);
+      at = lower.indexOf(name, at + 1);
+    }
+  }
+  for (const name of REFUSED_NAMES) {
+    const at = lower.search(new RegExp(`(^|[^a-z0-9_])${name}($|[^a-z0-9_])`));
+    if (at !== -1) refuseFileAccess(name);
+  }
+  for (const path of [...dataDirs, ...INTERNAL_PATHS]) {
+    if (path && sql.includes(path)) refuseFileAccess('a path into skyduck\'s data dir');
+  }
+}
 
 /** Cheap first look: only SQL whose text names a file function or quotes a name needs the parse tree. */
 export function mayReadFiles(sql: string): boolean {

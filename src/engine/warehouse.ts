@@ -27,13 +27,25 @@ export interface WarehouseDeps {
   verifyAudit(): Promise<{ ok: boolean; rows: number; seq?: number; reason?: string }>;
 }
 
+/** The upload's body broke off: the client went away, not the server (a 4xx, logged as a refusal). */
+function clientLeft(error: unknown): EngineError | undefined {
+  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  const message = (error as Error)?.message ?? '';
+  if (!['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR', 'UND_ERR_SOCKET'].includes(code) && !/\b(aborted|terminated|premature close)\b/i.test(message)) {
+    return undefined;
+  }
+  return new EngineError(400, 'client_closed', 'the connection closed before the whole upload arrived; nothing was written');
+}
+
 export class Warehouse {
   private readonly deps: WarehouseDeps;
   private readonly pipeline: QueryPipeline;
 
   constructor(deps: WarehouseDeps) {
     this.deps = deps;
-    this.pipeline = new QueryPipeline({ pool: deps.database.pool, limits: deps.limits, audit: deps.audit, onWrite: deps.onWrite });
+    this.pipeline = new QueryPipeline({
+      pool: deps.database.pool, limits: deps.limits, audit: deps.audit, onWrite: deps.onWrite, dataDirs: deps.database.dataDirs,
+    });
   }
 
   query(principal: Principal, request: QueryRequest): Promise<QueryResponse> {
@@ -81,7 +93,7 @@ export class Warehouse {
       this.audit(principal, 'INGEST', `${name} ${format} ${mode}`, started, 'ok', result.rows_added, spooled.bytes);
       return result;
     } catch (error) {
-      const mapped = this.mapped(principal, error);
+      const mapped = clientLeft(error) ?? this.mapped(principal, error);
       this.audit(principal, 'INGEST', `${name} ${format} ${mode}`, started, mapped.code, 0, spooled?.bytes ?? 0);
       throw mapped;
     } finally {

@@ -27,7 +27,11 @@ const AZURE_CONTAINER = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** `what` names the flag or setting in messages: `--to`. */
 export function parseLocation(text: string, what: string): Location {
-  const invalid = (why: string) => new ConfigError(`${what} ${JSON.stringify(text)}: ${why}; use ${LOCATION_FORMS}`);
+  // Credentials in a URL are refused, and the URL is never quoted with them: messages land in logs.
+  const userInfo = /^[a-z0-9]+:\/\/[^/]*@/i.test(text);
+  const shown = userInfo ? text.replace(/^([a-z0-9]+:\/\/)[^/]*@/i, '$1(credentials removed)@') : text;
+  const invalid = (why: string) => new ConfigError(`${what} ${JSON.stringify(shown)}: ${why}; use ${LOCATION_FORMS}`);
+  if (userInfo) throw invalid('credentials do not belong in a store URL: they come from the platform identity or the SDK chain');
   const match = /^([a-z0-9]+):\/\/(.*)$/i.exec(text);
   if (!match) throw invalid('not a store URL');
   const scheme = match[1]!.toLowerCase();

@@ -6,6 +6,7 @@
 //
 // Object names are the keys relative to the store's root, so they are also what the envelope binds each
 // object to: the same object copied to another bucket, prefix or cloud still decrypts there.
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../cloud/errors.ts';
 import type { BlobStorageClient } from '../cloud/types.ts';
@@ -52,8 +53,18 @@ export class SnapshotStore {
     return `${ROOT}${id}/manifest.json`;
   }
 
+  /**
+   * Readable names where they fit; a name too long for a file name on some backends (DuckDB allows any
+   * length) becomes its hash instead. The manifest maps objects to tables either way.
+   */
   static objectKey(id: string, database: string, schema: string, table: string): string {
-    return `${ROOT}${id}/${database}/${segment(schema)}.${segment(table)}.parquet.enc`;
+    return `${ROOT}${id}/${database}/${SnapshotStore.tableFileName(schema, table)}.parquet.enc`;
+  }
+
+  /** `<schema>.<table>`, percent-encoded, or its hash when that is too long for a file name. */
+  static tableFileName(schema: string, table: string): string {
+    const name = `${segment(schema)}.${segment(table)}`;
+    return name.length > 120 ? `t-${createHash('sha256').update(`${schema}\u0000${table}`).digest('hex').slice(0, 40)}` : name;
   }
 
   /** Every complete snapshot (one with a manifest), oldest first. */

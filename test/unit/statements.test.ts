@@ -56,7 +56,11 @@ const STATEMENTS: [sql: string, outcome: Outcome][] = [
   ["pivot t on b in ('x', 'y') using sum(a)", 'read'],
   ['unpivot (select 1 as x, 2 as y) on x, y', 'read'],
   ['select table_name from duckdb_tables()', 'read'],
-  ["select * from query_table('t')", 'read'],
+  // Dynamic SQL and instance-wide logging are refused for every key (statements.ts FILE_FUNCTIONS).
+  ["select * from query_table('t')", 'refused'],
+  ["select * from query('select 1')", 'refused'],
+  ['select * from enable_logging()', 'refused'],
+  ['select * from duckdb_logs()', 'refused'],
   // write: DML, DDL, ANALYZE/VACUUM, and reads that write (nextval, EXPLAIN ANALYZE of a write: the READ ONLY transaction)
   ["insert into t values (3, 'z')", 'write'],
   ["update t set b = 'w' where a = 3", 'write'],

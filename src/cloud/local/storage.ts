@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { AccessDeniedError, NotFoundError, PreconditionFailedError, UnavailableError } from '../errors.ts';
+import { AccessDeniedError, InvalidKeyError, NotFoundError, PreconditionFailedError, UnavailableError } from '../errors.ts';
 import type { BlobStorageClient, ObjectInfo, PutOptions } from '../types.ts';
 
 const SUFFIX = '.obj';
@@ -46,6 +46,7 @@ export class LocalBlobStorage implements BlobStorageClient {
       return new AccessDeniedError(this.site(key), `the filesystem refused access (${code})`);
     }
     if (code === 'ENOSPC' || code === 'EIO' || code === 'EMFILE') return new UnavailableError(this.site(key), `filesystem error (${code})`);
+    if (code === 'ENAMETOOLONG') return new InvalidKeyError(this.site(key), 'a segment of the key is too long for a file name here (255 bytes once encoded)');
     return error as Error;
   }
 
