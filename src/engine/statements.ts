@@ -112,8 +112,13 @@ export const FILE_FUNCTIONS = new Set([
 /** Views of the log and secrets that need no parentheses: refused wherever the name appears as a word. */
 const REFUSED_NAMES = ['duckdb_logs', 'duckdb_logs_parsed', 'duckdb_secrets'];
 
-/** Paths (absolute or relative) of the files DuckDB lets SQL reach for skyduck's own work. */
-const INTERNAL_PATHS = ['spool/load.', 'staging/', 'duckdb_temp'];
+/**
+ * The files DuckDB lets SQL reach for skyduck's own work, as they may be written (absolute or relative):
+ * narrow on purpose, so ordinary data ('https://example.com/staging/…') is never refused.
+ */
+const INTERNAL_PATHS = ['spool/load.csv', 'spool/load.json', 'spool/load.parquet', 'staging/main.parquet', 'duckdb_temp'];
+/** Below the data dir, the directories those files live in. */
+const INTERNAL_DIRS = ['spool', 'staging', 'tmp'];
 
 /**
  * The guard for every statement kind, on the text: a refused function called anywhere (also inside a
@@ -138,8 +143,9 @@ export function guardText(sql: string, dataDirs: readonly string[] = []): void {
     const at = lower.search(new RegExp(`(^|[^a-z0-9_])${name}($|[^a-z0-9_])`));
     if (at !== -1) refuseFileAccess(name);
   }
-  for (const path of [...dataDirs, ...INTERNAL_PATHS]) {
-    if (path && sql.includes(path)) refuseFileAccess('a path into skyduck\'s data dir');
+  const paths = [...dataDirs.flatMap((dir) => INTERNAL_DIRS.map((sub) => `${dir}/${sub}`)), ...INTERNAL_PATHS];
+  for (const path of paths) {
+    if (sql.includes(path)) refuseFileAccess('a path into skyduck\'s data dir');
   }
 }
 

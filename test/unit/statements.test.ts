@@ -334,3 +334,19 @@ describe('a path in the data dir', () => {
     }
   });
 });
+
+describe('the text guard', () => {
+  it('refuses the data dir\'s own files however a statement names them, and leaves ordinary data alone', async () => {
+    const { guardText } = await import('../../src/engine/statements.ts');
+    const dir = '/data';
+    for (const sql of [
+      "create view v as select * from read_text('x')", 'insert into t select * from "read_csv"(\'a\')', "select * from query('select 1')",
+      "create table c as select * from '/data/spool/load.csv'", "select * from 'skyduck-data/staging/main.parquet'", "select * from '/data/tmp/x'",
+      'select * from duckdb_logs',
+    ]) expect(() => guardText(sql, [dir]), sql).toThrow(/reading files is not allowed/);
+    for (const sql of [
+      "insert into links values ('https://example.com/staging/page', '/data/reports/q3.csv')", 'select read_textual, glob_count from t',
+      "select 'query' as word", 'select * from my_query_log',
+    ]) expect(() => guardText(sql, [dir]), sql).not.toThrow();
+  });
+});
