@@ -8,7 +8,6 @@ import type { Config } from '../config/config.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AuditLedger } from '../agent/audit.ts';
-import type { SystemDatabase } from '../agent/system-db.ts';
 import { KeyStore } from '../agent/keys.ts';
 import { authenticate } from '../engine/authenticate.ts';
 import { DATABASE_FILE, RESTORED_FROM_FILE, stagingPath } from '../data-dir.ts';

@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { buildInfo } from '../build-info.ts';
 import { loadCloud } from '../cloud/index.ts';
 import type { Config } from '../config/config.ts';
@@ -114,24 +113,16 @@ export async function restoreCommand(config: Config, id: string | undefined, wri
 /** Every table of a snapshot as a plain Parquet file, decrypted and checked: `<out>/<database>/<schema>.<table>.parquet`. */
 export async function exportCommand(config: Config, id: string | undefined, out: string, write: Write): Promise<void> {
   const snapshots = await store(config);
-  const { createHash } = await import('node:crypto');
   const manifest = await snapshots.choose(id);
   for (const table of manifest.tables) {
     const dir = path.join(out, table.database);
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, `${SnapshotStore.tableFileName(table.schema, table.name)}.parquet`);
     const partial = `${file}.partial`;
-    const hash = createHash('sha256');
-    await pipeline(await snapshots.getDecrypted(table.object), async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        hash.update(chunk);
-        yield chunk;
-      }
-    }, fs.createWriteStream(partial));
-    if (hash.digest('hex') !== table.sha256) {
+    await snapshots.fetchVerified(table.object, table.sha256, partial).catch(async (error: unknown) => {
       await rm(partial, { force: true });
-      throw new SnapshotError(`${snapshots.location}/${table.object} does not match its checksum in the manifest: it was changed or damaged`);
-    }
+      throw error;
+    });
     // Only a checked file gets its final name: a reader never sees a partial export as complete.
     await rename(partial, file);
     write(`${file}  ${table.rows} rows\n`);

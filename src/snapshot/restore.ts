@@ -2,16 +2,13 @@
 // every object decrypted (each segment authenticated) and its SHA-256 checked against the manifest before
 // DuckDB loads it, and only a complete, checked file is renamed over the old one. A failure at any point
 // leaves the old database as it was: never a half-restored database.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EnvelopeError } from '../crypto/data-keys.ts';
 import { DATABASE_FILE, KEYS_FILE, RESTORED_FROM_FILE, stagingPath, SYSTEM_DATABASE_FILE } from '../data-dir.ts';
 import { SnapshotError } from './errors.ts';
-import { DATABASES, type DatabaseName, type Manifest, type ManifestTable } from './manifest.ts';
+import { DATABASES, type DatabaseName, type Manifest } from './manifest.ts';
 import type { Progress } from './snapshot.ts';
 import type { SnapshotStore } from './store.ts';
 
@@ -25,32 +22,6 @@ export interface RestoreOptions {
   /** The snapshot to restore; `latest` when unset. */
   id?: string;
   onProgress?: (progress: Progress) => void;
-}
-
-/** Decrypts one table's object into `file`, checking its hash; names the object when anything is off. */
-async function fetchTable(store: SnapshotStore, table: ManifestTable, file: string): Promise<void> {
-  const where = `${store.location}/${table.object}`;
-  const hash = createHash('sha256');
-  try {
-    const source = await store.getDecrypted(table.object);
-    await pipeline(
-      source,
-      async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const chunk of chunks) {
-          hash.update(chunk);
-          yield chunk;
-        }
-      },
-      fs.createWriteStream(file, { mode: 0o600 }),
-    );
-  } catch (error) {
-    if (error instanceof SnapshotError) throw error;
-    if (error instanceof EnvelopeError) throw new SnapshotError(`${where} cannot be decrypted: ${error.message}; restore another snapshot`);
-    throw error;
-  }
-  if (hash.digest('hex') !== table.sha256) {
-    throw new SnapshotError(`${where} does not match its checksum in the manifest: it was changed or damaged; restore another snapshot`);
-  }
 }
 
 async function rebuild(store: SnapshotStore, manifest: Manifest, database: DatabaseName, file: string, staging: string,
@@ -72,7 +43,7 @@ async function rebuild(store: SnapshotStore, manifest: Manifest, database: Datab
     for (const type of catalog('type')) await connection.run(type.create_sql);
     for (const sequence of mine(manifest.sequences)) await connection.run(sequence.create_sql);
     for (const table of mine(manifest.tables)) {
-      await fetchTable(store, table, staging);
+      await store.fetchVerified(table.object, table.sha256, staging);
       await connection.run(table.create_sql);
       const qualified = `${quote(table.schema)}.${quote(table.name)}`;
       const loaded = await connection.runAndReadAll(`INSERT INTO ${qualified} SELECT * FROM read_parquet(${literal(staging)})`).catch((error: Error) => {
@@ -119,7 +90,7 @@ export async function restoreSnapshot(store: SnapshotStore, manifest: Manifest, 
   // keys.json first: a missing or damaged keys object fails the restore before anything is built.
   const keysTemporary = path.join(options.dataDir, `${KEYS_FILE}.restoring`);
   if (manifest.keys) {
-    await fetchTable(store, { object: manifest.keys.object, sha256: manifest.keys.sha256 } as ManifestTable, keysTemporary)
+    await store.fetchVerified(manifest.keys.object, manifest.keys.sha256, keysTemporary)
       .catch(async (error: unknown) => {
         await rm(keysTemporary, { force: true });
         throw error;

@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { type DatabaseName, type Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, type ManifestTable, newSnapshotId } from './manifest.ts';
-import { SnapshotStore } from './store.ts';
+import { hashing, SnapshotStore } from './store.ts';
 
 export interface SnapshotSource {
   database: DatabaseName;
@@ -50,13 +50,6 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 async function rows(connection: DuckDBConnection, sql: string, values?: unknown[]): Promise<Record<string, unknown>[]> {
   const reader = await connection.runAndReadAll(sql, values as never);
   return reader.getRowObjectsJson() as Record<string, unknown>[];
-}
-
-async function* hashed(source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    hash.update(chunk);
-    yield chunk;
-  }
 }
 
 async function sha256File(file: string): Promise<string> {
@@ -180,7 +173,7 @@ export async function takeSnapshot(store: SnapshotStore, sources: SnapshotSource
         } else {
           object = SnapshotStore.objectKey(id, source.database, schema, name);
           const hash = createHash('sha256');
-          await store.putEncrypted(object, hashed(fs.createReadStream(source.stagingFile, { highWaterMark: 1 << 20 }), hash));
+          await store.putEncrypted(object, hashing(hash)(fs.createReadStream(source.stagingFile, { highWaterMark: 1 << 20 })));
           sha256 = hash.digest('hex');
           written++;
         }

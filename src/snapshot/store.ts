@@ -6,10 +6,13 @@
 //
 // Object names are the keys relative to the store's root, so they are also what the envelope binds each
 // object to: the same object copied to another bucket, prefix or cloud still decrypts there.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../cloud/errors.ts';
 import type { BlobStorageClient } from '../cloud/types.ts';
+import { EnvelopeError } from '../crypto/data-keys.ts';
 import type { Envelope } from '../crypto/envelope.ts';
 import { SnapshotError } from './errors.ts';
 import { type Manifest, parseManifest, SNAPSHOT_ID, serializeManifest } from './manifest.ts';
@@ -18,6 +21,16 @@ const ROOT = 'snapshots/';
 const LATEST = `${ROOT}latest`;
 
 const segment = (name: string) => encodeURIComponent(name);
+
+/** A pass-through stage that feeds every chunk to `hash` on its way. */
+export function hashing(hash: Hash): (chunks: AsyncIterable<Uint8Array>) => AsyncGenerator<Uint8Array> {
+  return async function* (chunks) {
+    for await (const chunk of chunks) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  };
+}
 
 export class SnapshotStore {
   readonly storage: BlobStorageClient;
@@ -148,6 +161,24 @@ export class SnapshotStore {
       throw error;
     }
     return this.envelope.decryptStream(key, stream);
+  }
+
+  /**
+   * Decrypts `key` into `file` (0600), checking its plaintext SHA-256 against the manifest's: a missing,
+   * undecryptable or changed object is a SnapshotError naming it. The caller removes `file` on failure.
+   */
+  async fetchVerified(key: string, sha256: string, file: string): Promise<void> {
+    const where = `${this.location}/${key}`;
+    const hash = createHash('sha256');
+    try {
+      await pipeline(await this.getDecrypted(key), hashing(hash), fs.createWriteStream(file, { mode: 0o600 }));
+    } catch (error) {
+      if (error instanceof EnvelopeError) throw new SnapshotError(`${where} cannot be decrypted: ${error.message}; restore another snapshot`);
+      throw error;
+    }
+    if (hash.digest('hex') !== sha256) {
+      throw new SnapshotError(`${where} does not match its checksum in the manifest: it was changed or damaged; restore another snapshot`);
+    }
   }
 
   deleteObject(key: string): Promise<void> {

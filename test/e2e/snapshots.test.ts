@@ -17,38 +17,15 @@ import { type FakeKms, startFakeKms } from '../fakes/cloud-kms.ts';
 import { type FakeMetadata, startFakeMetadata } from '../fakes/gce-metadata.ts';
 import { type FakeGcs, startFakeGcs } from '../fakes/gcs-json-api.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, type Emulator, azuriteMissing, inCI, motoMissing, startAzurite, startMoto } from '../support/emulators.ts';
-import { isolate, type Running, runToEnd, serve, tempDir, terminate, until } from '../support/process.ts';
+import { isolateOnce, type Running, runToEnd, serve, tempDir, terminate, until } from '../support/process.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 const SNAPSHOT_ID = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
 
 // Every directory this file makes goes when it ends (SKYDUCK_KEEP_TEST_DIRS keeps them): a binary's copy
 // is 140 MB, and support/process.ts's exit hook does not run in vitest's workers.
-const made: string[] = [];
-function scratch(prefix: string): string {
-  const dir = tempDir(prefix);
-  made.push(dir);
-  return dir;
-}
-afterAll(() => {
-  if (process.env.SKYDUCK_KEEP_TEST_DIRS) return;
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** Each binary copied alone into an empty directory once for the whole file. */
-const copies = new Map<string, string>();
-function binary(name: string): string {
-  let exe = copies.get(name);
-  if (!exe) {
-    exe = isolate(name);
-    made.push(path.dirname(exe));
-    copies.set(name, exe);
-  }
-  return exe;
-}
-
 // One native cache for the whole file: each binary extracts DuckDB once, not at every start.
-const native = scratch('snapshots-native');
+const native = tempDir('snapshots-native');
 
 type Env = Record<string, string>;
 
@@ -102,7 +79,7 @@ async function createKey(exe: string, env: Env, scope: 'read' | 'write'): Promis
 
 /** Writes a key file with `keygen`; returns its path and key id. */
 async function keygen(exe: string): Promise<{ file: string; id: string }> {
-  const file = path.join(scratch('snapshot-key'), 'store.key');
+  const file = path.join(tempDir('snapshot-key'), 'store.key');
   const { code, stdout, stderr } = await runToEnd(exe, ['keygen', '--out', file], { SKYDUCK_NATIVE_CACHE: native });
   expect(code, stderr).toBe(0);
   const id = /wrote local key ([0-9a-f]{16})/.exec(stdout)?.[1];
@@ -186,8 +163,8 @@ async function answers(url: string, key: string): Promise<string[]> {
  * empty data dir that restores by itself, the same answers to the same keys.
  */
 async function roundTrip(name: string, settings: Env): Promise<void> {
-  const exe = binary(name);
-  const dataDir = path.join(scratch(`${name}-data`), 'data');
+  const exe = isolateOnce(name);
+  const dataDir = path.join(tempDir(`${name}-data`), 'data');
   const env = { ...settings, SKYDUCK_DATA_DIR: dataDir, SKYDUCK_NATIVE_CACHE: native };
   let running: Running | undefined;
   try {
@@ -255,8 +232,8 @@ const awsSettings = (moto: Emulator, bucket: string, keyArn: string): Env => ({
 
 describe('a snapshot restores by itself on an empty data dir, byte for byte, with the same keys', () => {
   it('local: a store and a key file outside the data dir', async () => {
-    const { file } = await keygen(binary('skyduck-local'));
-    await roundTrip('skyduck-local', { SKYDUCK_STORAGE_BUCKET: scratch('local-store'), SKYDUCK_KMS_KEY: file });
+    const { file } = await keygen(isolateOnce('skyduck-local'));
+    await roundTrip('skyduck-local', { SKYDUCK_STORAGE_BUCKET: tempDir('local-store'), SKYDUCK_KMS_KEY: file });
   });
 
   describe.skipIf(motoMissingReason !== undefined && !inCI)(`S3 on moto${motoMissingReason ? ` (skipped: ${motoMissingReason})` : ''}`, () => {
@@ -276,13 +253,13 @@ describe('a snapshot restores by itself on an empty data dir, byte for byte, wit
       const bucket = 'skyduck-outage';
       const keyArn = await motoBucket(moto, bucket);
       const proxy: TcpProxy = await startTcpProxy({ host: '127.0.0.1', port: moto.port });
-      const exe = binary('skyduck-aws');
+      const exe = isolateOnce('skyduck-aws');
       // Storage through the proxy, KMS straight to moto: only the blob store goes away.
       const env = { ...awsSettings(moto, bucket, keyArn), SKYDUCK_STORAGE_ENDPOINT: proxy.endpoint, SKYDUCK_NATIVE_CACHE: native };
       let server: Running | undefined;
       let restored: Running | undefined;
       try {
-        server = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(scratch('outage-data'), 'data') });
+        server = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(tempDir('outage-data'), 'data') });
         const key = server.key;
         await run(server.url, key, 'create table kept as select range as n, md5(range::varchar) as h from range(1000)');
         const first = await call(server.url, '/v1/snapshots', { method: 'POST', key });
@@ -306,7 +283,7 @@ describe('a snapshot restores by itself on an empty data dir, byte for byte, wit
         expect(listed.status, listed.text).toBe(200);
         expect(JSON.parse(listed.text).snapshots).toEqual([expect.objectContaining({ id: previous, latest: true })]);
 
-        restored = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(scratch('outage-restored'), 'data') });
+        restored = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(tempDir('outage-restored'), 'data') });
         expect(eventOf(restored, 'restore.done'), restored.stderr()).toMatchObject({ id: previous });
         const kept = await run(restored.url, key, 'select count(*), min(h), max(h) from kept');
         expect(kept.rows).toEqual((await run(server.url, key, 'select count(*), min(h), max(h) from kept')).rows);
@@ -380,7 +357,7 @@ describe('values Parquet has no exact type for (local backend)', () => {
   // Parquet has no 128-bit integer: written as is, DuckDB stores HUGEINT and UHUGEINT as DOUBLE, which
   // rounds every value above 2^53 and cannot hold the extremes at all.
   it('restores HUGEINT and UHUGEINT values exactly, the extremes included', async () => {
-    const exe = binary('skyduck-local');
+    const exe = isolateOnce('skyduck-local');
     const setup = await localStore(exe);
     let running: Running | undefined;
     try {
@@ -409,9 +386,9 @@ describe('values Parquet has no exact type for (local backend)', () => {
 });
 
 /** A local store with its key file outside the data dir, and the env that points a binary at them. */
-async function localStore(exe: string, dataDir = path.join(scratch('local-data'), 'data')) {
+async function localStore(exe: string, dataDir = path.join(tempDir('local-data'), 'data')) {
   const key = await keygen(exe);
-  const store = scratch('local-store');
+  const store = tempDir('local-store');
   return { key, store, dataDir, env: { SKYDUCK_STORAGE_BUCKET: store, SKYDUCK_KMS_KEY: key.file, SKYDUCK_DATA_DIR: dataDir, SKYDUCK_NATIVE_CACHE: native } };
 }
 
@@ -428,7 +405,7 @@ const leftovers = (dataDir: string) =>
     .filter((name) => fs.existsSync(path.join(dataDir, name)));
 
 describe('a running server on the local backend', () => {
-  const exe = binary('skyduck-local');
+  const exe = isolateOnce('skyduck-local');
   let setup: Awaited<ReturnType<typeof localStore>>;
   let server: Running;
   let writer: string;
@@ -471,7 +448,7 @@ describe('a running server on the local backend', () => {
     expect(log.some((event) => event.event === 'snapshot.abandoned')).toBe(false);
     expect((await listed(exe, setup.env))[0]).toMatchObject({ id: done!.id, latest: true });
 
-    const dataDir = path.join(scratch('sigterm-restored'), 'data');
+    const dataDir = path.join(tempDir('sigterm-restored'), 'data');
     const restored = await runToEnd(exe, ['restore'], { ...setup.env, SKYDUCK_DATA_DIR: dataDir });
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`restored snapshot ${done!.id}`);
@@ -508,7 +485,7 @@ async function readParquet(file: string, statement: string): Promise<unknown[][]
 const DIGEST = (table: string) => `select count(*)::varchar, md5(coalesce(string_agg(r::varchar, chr(10) order by r::varchar), '')) from (select * from ${table}) r`;
 
 describe('the store of a stopped server (local backend)', () => {
-  const exe = binary('skyduck-local');
+  const exe = isolateOnce('skyduck-local');
   let setup: Awaited<ReturnType<typeof localStore>>;
   let snapshot: string;
   const digests: Record<string, unknown[]> = {};
@@ -534,9 +511,9 @@ describe('the store of a stopped server (local backend)', () => {
 
   /** A copy of the store to damage, and the env pointing at it with an empty data dir. */
   function copyOfStore(): { store: string; env: Env; dataDir: string; object: (table: string) => string } {
-    const store = scratch('damaged-store');
+    const store = tempDir('damaged-store');
     fs.cpSync(setup.store, store, { recursive: true });
-    const dataDir = path.join(scratch('damaged-data'), 'data');
+    const dataDir = path.join(tempDir('damaged-data'), 'data');
     const dir = path.join(store, 'snapshots', snapshot);
     return {
       store,
@@ -547,7 +524,7 @@ describe('the store of a stopped server (local backend)', () => {
   }
 
   it('exports every table of latest as plain Parquet files that DuckDB reads with the same rows and types', async () => {
-    const out = scratch('export');
+    const out = tempDir('export');
     const { code, stdout, stderr } = await runToEnd(exe, ['export', '--snapshot', 'latest', '--out', out], setup.env);
     expect(code, stderr).toBe(0);
     expect(stdout).toContain(`exported snapshot ${snapshot}`);
@@ -565,7 +542,7 @@ describe('the store of a stopped server (local backend)', () => {
   });
 
   it('restores the snapshot by id with the restore command, every checksum verified', async () => {
-    const dataDir = path.join(scratch('restore-cli'), 'data');
+    const dataDir = path.join(tempDir('restore-cli'), 'data');
     const env = { ...setup.env, SKYDUCK_DATA_DIR: dataDir };
     const { code, stdout, stderr } = await runToEnd(exe, ['restore', '--snapshot', snapshot], env);
     expect(code, stderr).toBe(0);
@@ -575,7 +552,7 @@ describe('the store of a stopped server (local backend)', () => {
   });
 
   it('refuses a snapshot id that does not exist, naming it', async () => {
-    const dataDir = path.join(scratch('restore-missing'), 'data');
+    const dataDir = path.join(tempDir('restore-missing'), 'data');
     const { code, stderr } = await runToEnd(exe, ['restore', '--snapshot', '20200101T000000000Z-000000'], { ...setup.env, SKYDUCK_DATA_DIR: dataDir });
     expect(code).toBe(1);
     expect(stderr).toContain('no snapshot 20200101T000000000Z-000000');
@@ -596,7 +573,7 @@ describe('the store of a stopped server (local backend)', () => {
 
   it('refuses to restore with another key, naming the object and both keys', async () => {
     const other = await keygen(exe);
-    const dataDir = path.join(scratch('restore-wrong-key'), 'data');
+    const dataDir = path.join(tempDir('restore-wrong-key'), 'data');
     const { code, stderr } = await runToEnd(exe, ['restore'], { ...setup.env, SKYDUCK_KMS_KEY: other.file, SKYDUCK_DATA_DIR: dataDir });
     expect(code).toBe(1);
     expect(stderr).toContain(`snapshots/${snapshot}/`);
@@ -636,7 +613,7 @@ describe('the store of a stopped server (local backend)', () => {
 
 describe('kill -9 in the middle of a snapshot (local backend)', () => {
   it('leaves latest on the previous complete snapshot, which the next start restores and whose ledger verifies', async () => {
-    const exe = binary('skyduck-local');
+    const exe = isolateOnce('skyduck-local');
     const setup = await localStore(exe);
     let server: Running | undefined;
     let restored: Running | undefined;
@@ -662,7 +639,7 @@ describe('kill -9 in the middle of a snapshot (local backend)', () => {
       expect((await listed(exe, setup.env)).map((s) => ({ id: s.id, latest: s.latest }))).toEqual([{ id: previous, latest: true }]);
       expect(JSON.parse(fs.readFileSync(path.join(setup.store, 'snapshots', 'latest.obj'), 'utf8'))).toEqual({ id: previous });
 
-      const dataDir = path.join(scratch('killed-restored'), 'data');
+      const dataDir = path.join(tempDir('killed-restored'), 'data');
       const env = { ...setup.env, SKYDUCK_DATA_DIR: dataDir };
       restored = await serve(exe, env);
       expect(eventOf(restored, 'restore.done'), restored.stderr()).toMatchObject({ id: previous });

@@ -28,37 +28,15 @@ import { AZURITE_ACCOUNT, AZURITE_KEY, type Emulator, azuriteMissing, inCI, moto
 import {
   type Answer, call, csvUpload, cutNow, errorOf, events, freeBytes, mountTmpfs, seededRandom, sql, STACK, takeSnapshot, tmpfsMissing, unmount,
 } from '../support/faults.ts';
-import { isolate, type Running, runToEnd, serve, tempDir, terminate, until } from '../support/process.ts';
+import { isolateOnce, type Running, runToEnd, serve, tempDir, terminate, until } from '../support/process.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 type Env = Record<string, string>;
 
 // Every directory this file makes goes when it ends (SKYDUCK_KEEP_TEST_DIRS keeps them): a binary's copy is
 // 140 MB, and support/process.ts's exit hook does not run in vitest's workers.
-const made: string[] = [];
-function scratch(prefix: string): string {
-  const dir = tempDir(prefix);
-  made.push(dir);
-  return dir;
-}
-afterAll(() => {
-  if (process.env.SKYDUCK_KEEP_TEST_DIRS) return;
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const copies = new Map<string, string>();
-function binary(name: string): string {
-  let exe = copies.get(name);
-  if (!exe) {
-    exe = isolate(name);
-    made.push(path.dirname(exe));
-    copies.set(name, exe);
-  }
-  return exe;
-}
-
 // One native cache for the whole file: each binary extracts DuckDB once, not at every start.
-const native = scratch('faults-native');
+const native = tempDir('faults-native');
 
 async function kill(running: Running | undefined): Promise<void> {
   if (!running || running.child.exitCode !== null || running.child.signalCode !== null) return;
@@ -87,7 +65,7 @@ function refusal(answer: Answer, status: number, code: string): { code: string; 
 const eventOf = (running: Running, name: string) => events(running.stderr()).find((event) => event.event === name);
 
 async function keygen(exe: string): Promise<string> {
-  const file = path.join(scratch('faults-key'), 'store.key');
+  const file = path.join(tempDir('faults-key'), 'store.key');
   const { code, stderr } = await runToEnd(exe, ['keygen', '--out', file], { SKYDUCK_NATIVE_CACHE: native });
   expect(code, stderr).toBe(0);
   return file;
@@ -144,7 +122,7 @@ describe.skipIf(motoMissingReason !== undefined && !inCI)(`storage outage: skydu
     const client = { region: 'eu-west-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
     await new S3Client({ ...client, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
     const keyArn = (await new KMSClient(client).send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
-    const exe = binary('skyduck-aws');
+    const exe = isolateOnce('skyduck-aws');
     // S3 and KMS both through the proxy: the whole emulator goes away when it is cut.
     const env: Env = {
       ...AWS_CREDENTIALS,
@@ -159,7 +137,7 @@ describe.skipIf(motoMissingReason !== undefined && !inCI)(`storage outage: skydu
     let server: Running | undefined;
     let restored: Running | undefined;
     try {
-      server = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(scratch('outage-data'), 'data') });
+      server = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(tempDir('outage-data'), 'data') });
       const { url, key } = server;
       await ok(sql(url, key, 'create table events (id integer, via varchar, epoch integer)'), 'create table');
 
@@ -239,7 +217,7 @@ describe.skipIf(motoMissingReason !== undefined && !inCI)(`storage outage: skydu
       const acknowledged = writes.flatMap((write) => write.ids).sort((a, b) => a - b);
       await kill(server);
 
-      restored = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(scratch('outage-restored'), 'data') });
+      restored = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(tempDir('outage-restored'), 'data') });
       expect(eventOf(restored, 'restore.done'), restored.stderr()).toMatchObject({ id: last.id });
       const ids = await call(restored.url, '/v1/query', {
         key, headers: { 'content-type': 'application/json', accept: 'text/csv' }, body: JSON.stringify({ sql: 'select id from events order by id' }),
@@ -283,7 +261,7 @@ async function keyServiceFaults(exe: string, env: Env, keyName: string, keys: Ke
   let server: Running | undefined;
   let restored: Running | undefined;
   try {
-    server = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(scratch(`${label}-kms-data`), 'data') });
+    server = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(tempDir(`${label}-kms-data`), 'data') });
     const { url, key } = server;
     await ok(sql(url, key, 'create table notes as select range::integer as n, md5(range::varchar) as h from range(1000)'), 'create table');
 
@@ -338,7 +316,7 @@ async function keyServiceFaults(exe: string, env: Env, keyName: string, keys: Ke
     const taken = await ok(takeSnapshot(url, key), 'the snapshot after the key service recovered');
     const digest = await rowsOf(url, key, 'select count(*), sum(n), max(h) from notes');
     await kill(server);
-    restored = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(scratch(`${label}-kms-restored`), 'data') });
+    restored = await serve(exe, { ...env, SKYDUCK_DATA_DIR: path.join(tempDir(`${label}-kms-restored`), 'data') });
     expect(eventOf(restored, 'restore.done'), restored.stderr()).toMatchObject({ id: taken.id });
     expect(await rowsOf(restored.url, key, 'select count(*), sum(n), max(h) from notes')).toEqual(digest);
     console.log(`${label} key service: failing -> 503 in ${Math.round(failed.ms)} ms after ${failingRequests} requests (${failure.message}); ` +
@@ -369,7 +347,7 @@ describe.concurrent('key service failing and hanging', () => {
     afterAll(async () => Promise.all([gcs?.stop(), kms?.stop(), metadata?.stop()]));
 
     it('Cloud KMS answering 500s, then hanging, then recovered', async () => {
-      await keyServiceFaults(binary('skyduck-gcp'), {
+      await keyServiceFaults(isolateOnce('skyduck-gcp'), {
         GCE_METADATA_HOST: metadata.host,
         GOOGLE_CLOUD_PROJECT: project,
         SKYDUCK_CLOUD: 'gcp',
@@ -398,7 +376,7 @@ describe.concurrent('key service failing and hanging', () => {
     it('Key Vault answering 500s, then hanging, then recovered', async () => {
       const connectionString = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${azurite.endpoint};`;
       await BlobServiceClient.fromConnectionString(connectionString).createContainer('faults');
-      await keyServiceFaults(binary('skyduck-azure'), {
+      await keyServiceFaults(isolateOnce('skyduck-azure'), {
         AZURE_STORAGE_CONNECTION_STRING: connectionString,
         IDENTITY_ENDPOINT: identity.endpoint,
         IDENTITY_HEADER: identity.header,
@@ -443,7 +421,7 @@ describe.skipIf(tmpfsMissingReason !== undefined && !inCI)(`disk full in the dat
   let server: Running | undefined;
   beforeAll(() => {
     if (tmpfsMissingReason) throw new Error(tmpfsMissingReason);
-    mountPoint = path.join(scratch('disk-full'), 'mnt');
+    mountPoint = path.join(tempDir('disk-full'), 'mnt');
     mountTmpfs(mountPoint, '40m');
   });
   afterAll(async () => {
@@ -452,10 +430,10 @@ describe.skipIf(tmpfsMissingReason !== undefined && !inCI)(`disk full in the dat
   });
 
   it('refuses writes clearly while full, half-writes nothing, stays up, writes again once space is freed; the ledger verifies', async () => {
-    const exe = binary('skyduck-local');
+    const exe = isolateOnce('skyduck-local');
     const dataDir = path.join(mountPoint, 'data');
     // The store and its key outside the full disk.
-    const env: Env = { SKYDUCK_DATA_DIR: dataDir, SKYDUCK_STORAGE_BUCKET: scratch('disk-full-store'), SKYDUCK_KMS_KEY: await keygen(exe), SKYDUCK_NATIVE_CACHE: native };
+    const env: Env = { SKYDUCK_DATA_DIR: dataDir, SKYDUCK_STORAGE_BUCKET: tempDir('disk-full-store'), SKYDUCK_KMS_KEY: await keygen(exe), SKYDUCK_NATIVE_CACHE: native };
     server = await serve(exe, env);
     const { url, key } = server;
     await ok(sql(url, key, 'create table t (id integer, pad varchar)'), 'create table');
@@ -569,9 +547,9 @@ describe('kill -9 at random points of ingest and snapshot (skyduck-local, one da
     const seed = process.env.SKYDUCK_FAULT_SEED ? Number(process.env.SKYDUCK_FAULT_SEED) : randomInt(1, 2 ** 31 - 1);
     console.log(`kill -9 rounds: seed ${seed} (SKYDUCK_FAULT_SEED=${seed} runs the same schedule)`);
     const random = seededRandom(seed);
-    const exe = binary('skyduck-local');
-    const store = scratch('kill-store');
-    const dataDir = path.join(scratch('kill-data'), 'data');
+    const exe = isolateOnce('skyduck-local');
+    const store = tempDir('kill-store');
+    const dataDir = path.join(tempDir('kill-data'), 'data');
     const env: Env = { SKYDUCK_DATA_DIR: dataDir, SKYDUCK_STORAGE_BUCKET: store, SKYDUCK_KMS_KEY: await keygen(exe), SKYDUCK_NATIVE_CACHE: native };
 
     const batches: Batch[] = [];
@@ -713,7 +691,7 @@ describe('kill -9 at random points of ingest and snapshot (skyduck-local, one da
       }
 
       // The latest snapshot, as the kills left the store, restores on an empty data dir.
-      const restoredDir = path.join(scratch('kill-restored'), 'data');
+      const restoredDir = path.join(tempDir('kill-restored'), 'data');
       const restoreEnv = { ...env, SKYDUCK_DATA_DIR: restoredDir };
       const restore = await runToEnd(exe, ['restore'], restoreEnv, 60_000);
       expect(restore.code, restore.stdout + restore.stderr).toBe(0);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 
 /** One seed for every property of a run; HOSTILE_SEED=<n> replays another. */
 export const SEED = Number(process.env.HOSTILE_SEED ?? 20261126);

@@ -13,6 +13,17 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `skyduck-${prefix}-`));
 }
 
+const isolated = new Map<string, string>();
+/** isolate(), once per binary for the whole test file: later calls return the same copy. */
+export function isolateOnce(binary: string): string {
+  let exe = isolated.get(binary);
+  if (!exe) {
+    exe = isolate(binary);
+    isolated.set(binary, exe);
+  }
+  return exe;
+}
+
 /** Copies one binary into a fresh empty directory and returns its path there. */
 export function isolate(binary: string): string {
   const dir = tempDir(binary);
