@@ -13,6 +13,7 @@ import { authenticate } from '../engine/authenticate.ts';
 import { DATABASE_FILE, RESTORED_FROM_FILE, stagingPath } from '../data-dir.ts';
 import type { Database } from '../engine/database.ts';
 import type { SnapshotService } from '../snapshot/service.ts';
+import type { Principal } from '../engine/types.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
 import type { McpSessions } from '../agent/mcp.ts';
 import type { MemoryStore } from '../agent/memory.ts';
@@ -145,7 +146,12 @@ export async function startServer(config: Config, fail: (error: unknown) => neve
     throw error;
   }));
 
-  const snapshotOps = await import('../snapshot/service.ts').then(({ snapshotOperations }) => snapshotOperations(() => snapshots));
+  // Scope checks and error mapping of the snapshot service, from its module, which loads in the background.
+  const operations = import('../snapshot/service.ts').then(({ snapshotOperations }) => snapshotOperations(() => snapshots));
+  const snapshotOps = {
+    take: async (principal: Principal) => (await operations).take(principal),
+    list: async (principal: Principal) => (await operations).list(principal),
+  };
 
   const app = createApp({
     authenticate: (token) => authenticate(token, (candidate) => keys.authenticate(candidate)),
